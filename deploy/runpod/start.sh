@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Container entrypoint (deploy/runpod/Dockerfile): caches on the volume, print and check the
+# resolved profile and fit plan, then exec `hrstack serve` so the launcher receives the signals.
+#   PROFILE unset/auto: chosen from detected VRAM;  HRSTACK_DRY_RUN=1: print, start nothing;
+#   HRSTACK_SKIP_PLAN=1: start even if the plan is refused.
+set -euo pipefail
+
+volume="${HRSTACK_VOLUME:-/workspace}"
+export HF_HOME="${HF_HOME:-$volume/huggingface}"   # model downloads survive pod restarts
+export CACHE_DIR="${CACHE_DIR:-$volume/hrstack}"     # hrstack's prepared models
+export VLLM_CACHE_ROOT="${VLLM_CACHE_ROOT:-$volume/vllm}"  # torch.compile cache: faster restarts
+export PROFILE="${PROFILE:-auto}"
+python="${HRSTACK_PYTHON:-python3}"
+
+echo "hrstack start: HF_HOME=$HF_HOME CACHE_DIR=$CACHE_DIR VLLM_CACHE_ROOT=$VLLM_CACHE_ROOT"
+"$python" -m deploy.cli preflight   # exits 3 (and stops here) when the plan cannot fit
+
+if [[ "${HRSTACK_DRY_RUN:-0}" == "1" ]]; then
+  echo "dry run: exec hrstack serve $*"
+  exit 0
+fi
+exec hrstack serve "$@"

@@ -1,0 +1,1 @@
+"""hrstack gateway: task endpoints in front of a vLLM OpenAI-compatible server."""

@@ -1,0 +1,86 @@
+"""The `hrstack` command.
+
+hrstack serve                      # vLLM (embedded SmolLM2 on CPU) + gateway on :8000
+UPSTREAM_URLS=http://gpu:8100 hrstack serve   # gateway only, in front of running vLLMs
+hrstack model prepare              # convert the embedded model once (make setup does it)
+hrstack train ... / hrstack deploy ...         # training and deployment stages
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(help="hrstack: HR LLM serving with production validators.", no_args_is_help=True)
+model_app = typer.Typer(help="The embedded default model.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@app.command()
+def serve(
+    model: Annotated[str | None, typer.Option(help="Model dir/name (default: embedded).")] = None,
+    port: Annotated[int | None, typer.Option(help="Gateway port.")] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="Engine profile (cpu, 16gb, 24gb, ...).")
+    ] = None,
+    upstream: Annotated[
+        list[str] | None, typer.Option(help="vLLM URL to use instead of launching one (repeat).")
+    ] = None,
+) -> None:
+    """Start vLLM and the gateway; Ctrl-C stops both."""
+    from server.launcher import run_stack
+    from server.settings import Settings
+
+    overrides: dict[str, Any] = {
+        "model": model,
+        "port": port,
+        "profile": profile,
+        "upstream_urls": upstream,
+    }
+    settings = Settings(**{k: v for k, v in overrides.items() if v})
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per upstream call is noise
+    raise typer.Exit(run_stack(settings))
+
+
+@model_app.command("prepare")
+def model_prepare(
+    cache_dir: Annotated[Path | None, typer.Option(help="Cache directory.")] = None,
+    force: Annotated[bool, typer.Option(help="Convert again even if cached.")] = False,
+) -> None:
+    """Convert the embedded SmolLM2-135M-Instruct GGUF into a model directory vLLM serves."""
+    from server import embedded_model
+    from server.settings import Settings
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    target = embedded_model.prepare(cache_dir or Settings().cache_dir, force=force)
+    print(target)
+
+
+def _mount(module: str, name: str) -> None:
+    """Attach a sub-command group whose package may be absent from a slim install."""
+    try:
+        sub = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name not in (module, module.partition(".")[0]):
+            raise  # a real bug inside the package, not an absent package
+        return
+    app.add_typer(sub.app, name=name)
+
+
+_mount("training.cli", "train")
+_mount("deploy.cli", "deploy")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

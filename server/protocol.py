@@ -1,0 +1,185 @@
+"""Request and response models of the task API.
+
+Every field is documented and bounded: a request that is empty, oversized or of the wrong type
+is refused with 422 naming the field, before any token is spent on it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+# Bounds are generous for real documents and small enough to keep one prompt inside the model's
+# context window (a 20k-character resume is ~5k tokens).
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+MediumText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4_000)
+]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def prompt_fields(self) -> dict[str, str | None]:
+        return {k: v for k, v in self.model_dump().items() if isinstance(v, str) or v is None}
+
+
+class ResumeGuidanceRequest(_Request):
+    resume: LongText = Field(description="The resume as plain text.")
+    target_role: ShortText | None = Field(None, description="Role the resume should aim at.")
+
+
+class JobDescriptionRequest(_Request):
+    title: ShortText = Field(description="Job title, e.g. 'Senior Data Engineer'.")
+    company: ShortText | None = Field(None, description="Company name and one-line context.")
+    details: MediumText | None = Field(
+        None, description="Notes to include: team, stack, location, seniority, must-haves."
+    )
+
+
+class MatchRequest(_Request):
+    job_description: LongText = Field(description="The job description as plain text.")
+    resume: LongText = Field(description="The candidate's resume as plain text.")
+
+
+class RecruitingStrategyRequest(_Request):
+    role: ShortText = Field(description="The role to hire for.")
+    context: MediumText | None = Field(
+        None, description="Constraints: headcount, timeline, budget, location, market."
+    )
+
+
+class AtsKeywordsRequest(_Request):
+    job_description: LongText = Field(description="The job description as plain text.")
+
+
+class CandidateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: ShortText = Field(description="Your identifier for the candidate; echoed in the result.")
+    resume: LongText = Field(description="The candidate's resume or profile as plain text.")
+
+
+class RankRequest(BaseModel):
+    """One candidate (``candidate``) or a batch (``candidates``) against one job description."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job_description: LongText = Field(description="The job description as plain text.")
+    candidate: LongText | None = Field(None, description="A single candidate's resume text.")
+    candidates: list[CandidateIn] | None = Field(
+        None, min_length=1, max_length=50, description="Several candidates, ranked by score."
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> RankRequest:
+        if (self.candidate is None) == (self.candidates is None):
+            raise ValueError(
+                "give exactly one of 'candidate' (one resume) or 'candidates' (a list)"
+            )
+        if self.candidates is not None:
+            ids = [c.id for c in self.candidates]
+            if len(set(ids)) != len(ids):
+                raise ValueError("candidate ids must be unique within one request")
+        return self
+
+    def candidate_list(self) -> list[CandidateIn]:
+        if self.candidates is not None:
+            return self.candidates
+        assert self.candidate is not None
+        return [CandidateIn(id="candidate", resume=self.candidate)]
+
+
+class CheckReport(BaseModel):
+    name: str = Field(description="The rule's name, stable per domain.")
+    ok: bool
+    detail: str = Field(description="Why it failed, or what was seen.")
+
+
+class ValidationReport(BaseModel):
+    ok: bool = Field(description="True exactly when every check passed.")
+    checks: list[CheckReport]
+    failed: list[str] = Field(description="Names of the failed checks.")
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class TaskResponse(BaseModel):
+    id: str = Field(description="Request id, also in the X-Request-ID header and the log.")
+    domain: str
+    model: str = Field(description="The served model name that produced the answer.")
+    text: str = Field(description="The final answer. Seeded domains start with '1. '.")
+    valid: bool = Field(description="The answer passed every check of its domain's validator.")
+    validation: ValidationReport
+    attempts: int = Field(description="Attempts used, the first included.")
+    usage: Usage = Field(description="Tokens summed over all attempts.")
+
+
+class ResumeGuidanceResponse(TaskResponse):
+    items: list[str] = Field(default_factory=list, description="The numbered suggestions.")
+    ats_keywords: list[str] = Field(
+        default_factory=list, description="From the 'ATS Keywords:' line."
+    )
+
+
+class JobDescriptionResponse(TaskResponse):
+    sections: dict[str, list[str]] = Field(
+        default_factory=dict, description="Bullets by canonical section name."
+    )
+
+
+class MatchResponse(TaskResponse):
+    score: int | None = Field(None, description="Match score 0-100.")
+    strengths: list[str] = Field(default_factory=list)
+    gaps: list[str] = Field(default_factory=list)
+    recommendation: str | None = None
+
+
+class RecruitingStrategyResponse(TaskResponse):
+    items: list[str] = Field(default_factory=list, description="The numbered plan steps.")
+
+
+class AtsKeywordsResponse(TaskResponse):
+    keywords: list[str] = Field(default_factory=list)
+
+
+class RankResult(BaseModel):
+    candidate_id: str
+    decision: Literal["shortlist", "reject"] | None = None
+    score: float | None = None
+    reasons: list[str] = Field(default_factory=list)
+    text: str = Field(description="The raw JSON the model produced.")
+    valid: bool
+    validation: ValidationReport
+    attempts: int
+    usage: Usage
+
+
+class RankResponse(BaseModel):
+    id: str
+    domain: Literal["rank"] = "rank"
+    model: str
+    results: list[RankResult] = Field(description="Sorted by score, highest first; unscored last.")
+    valid: bool = Field(description="Every result passed validation.")
+    usage: Usage = Field(description="Tokens summed over all candidates and attempts.")
+
+
+class DomainInfo(BaseModel):
+    name: str
+    path: str
+    summary: str
+    seed: str | None
+    response_format: str
+    max_attempts: int
+    requirements: list[str] = Field(description="What a valid answer must satisfy.")
+
+
+def parsed_fields(model: type[BaseModel], parsed: dict[str, Any]) -> dict[str, Any]:
+    """The validator's parsed values that the response model has fields for."""
+    return {k: v for k, v in parsed.items() if k in model.model_fields}

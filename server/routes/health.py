@@ -1,0 +1,61 @@
+"""Liveness, readiness, metrics and the domain catalogue."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from server.protocol import DomainInfo
+from validators.registry import REQUIREMENTS
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The gateway process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+@router.get("/readyz", summary="The engine is up and enforces the rank schema; else 503")
+async def readyz(request: Request) -> JSONResponse:
+    state = request.app.state
+    engine_ok = await state.service.engine.ready()
+    check = state.self_check
+    body = {
+        "engine": "ready" if engine_ok else "unavailable",
+        "self_check": None if check is None else {"ok": check.ok, "detail": check.detail},
+        "model": state.service.model,
+    }
+    ready = engine_ok and ((check is not None and check.ok) or not state.settings.self_check)
+    body["status"] = "ready" if ready else "not_ready"
+    headers = {} if ready else {"Retry-After": str(state.settings.retry_after_s)}
+    return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics(request: Request) -> Response:
+    return Response(
+        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )
+
+
+@router.get("/v1/domains", summary="What each domain requires of an answer")
+async def domains(request: Request) -> list[DomainInfo]:
+    service = request.app.state.service
+    rules = service.rules
+    out = []
+    for name in service.domains.names():
+        cfg = service.domains[name]
+        out.append(
+            DomainInfo(
+                name=name,
+                path=cfg.path,
+                summary=cfg.summary,
+                seed=cfg.seed,
+                response_format=cfg.response_format,
+                max_attempts=cfg.max_attempts,
+                requirements=REQUIREMENTS[cfg.validator](getattr(rules, cfg.validator)),
+            )
+        )
+    return out

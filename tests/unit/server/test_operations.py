@@ -1,0 +1,91 @@
+"""healthz, readyz (engine + rank-schema self-check), metrics and the domain catalogue."""
+
+from __future__ import annotations
+
+import time
+
+from tests.unit.server import answers as A
+from tests.unit.server.conftest import VALID_RANK, FakeEngine
+from validators import DOMAINS
+
+
+def _wait_for_self_check(client, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while client.app.state.self_check is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_readyz_is_503_with_retry_after_while_engine_is_down(make_client):
+    client = make_client(FakeEngine([], ready=False))
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["engine"] == "unavailable"
+    assert client.get("/healthz").status_code == 200
+
+
+def test_readyz_is_200_once_engine_enforces_the_schema(make_client):
+    engine = FakeEngine(lambda payload: VALID_RANK)
+    client = make_client(engine, self_check=True)
+    _wait_for_self_check(client)
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.text
+    assert response.json()["self_check"]["ok"] is True
+    assert "response_format" in engine.payloads[0]
+
+
+def test_readyz_stays_503_when_the_schema_is_not_enforced(make_client):
+    client = make_client(FakeEngine(lambda payload: "The sea is wide and blue."), self_check=True)
+    _wait_for_self_check(client)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "NOT enforced" in response.json()["self_check"]["detail"]
+
+
+def _sample(metrics_text: str, prefix: str) -> float:
+    for line in metrics_text.splitlines():
+        if line.startswith(prefix):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_move_with_requests_and_failures(make_client):
+    client = make_client(FakeEngine([A.RESUME_DEGENERATE, A.RESUME_OK]))
+    client.post("/v1/resume-guidance", json={"resume": A.RESUME_TEXT})
+    client.post("/v1/resume-guidance", json={})
+    text = client.get("/metrics").text
+    assert _sample(text, 'hrstack_requests_total{domain="resume_guidance",status="200"}') == 1
+    assert _sample(text, 'hrstack_requests_total{domain="resume_guidance",status="422"}') == 1
+    assert _sample(text, 'hrstack_tokens_total{domain="resume_guidance",kind="completion"}') == 10
+    assert _sample(text, 'hrstack_attempts_sum{domain="resume_guidance"}') == 2
+    assert (
+        _sample(
+            text, 'hrstack_validation_failures_total{check="min_items",domain="resume_guidance"}'
+        )
+        == 1
+    )
+    assert _sample(text, 'hrstack_request_latency_seconds_count{domain="resume_guidance"}') == 2
+    assert _sample(text, "hrstack_in_flight_requests") == 0
+
+
+def test_domains_lists_every_domain_with_requirements(make_client):
+    out = make_client(FakeEngine([])).get("/v1/domains").json()
+    assert {d["name"] for d in out} == set(DOMAINS)
+    seeded = {d["name"] for d in out if d["seed"]}
+    assert seeded == {"resume_guidance", "recruiting_strategy", "ats_keywords"}
+    assert all(d["requirements"] for d in out)
+
+
+def test_openapi_documents_every_request_field(make_client):
+    schema = make_client(FakeEngine([])).get("/openapi.json").json()
+    for name, model in schema["components"]["schemas"].items():
+        if name.endswith("Request"):
+            for field, spec in model["properties"].items():
+                assert spec.get("description"), f"{name}.{field} has no description"
+
+
+def test_engine_client_is_closed_on_shutdown(make_client):
+    engine = FakeEngine([])
+    client = make_client(engine)
+    client.__exit__(None, None, None)
+    assert engine.closed

@@ -1,0 +1,111 @@
+"""Settings precedence, profiles, and that every file in configs/ loads."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from server.domains import load_domains
+from server.profiles import available_profiles, choose_profile, load_profile
+from server.settings import ENGINE_FIELDS, Settings
+from validators import load_rules
+from validators.config import configs_dir
+
+CONFIGS = configs_dir()
+
+
+def test_cpu_profile_fills_engine_values_without_gpu():
+    settings = Settings()
+    assert settings.profile == "cpu"
+    assert settings.max_num_seqs == load_profile("cpu")["max_num_seqs"]
+    assert settings.cpu_kvcache_space_gib is not None
+
+
+def test_environment_overrides_the_profile(monkeypatch):
+    monkeypatch.setenv("MAX_NUM_SEQS", "3")
+    monkeypatch.setenv("PROFILE", "24gb")
+    settings = Settings()
+    assert settings.max_num_seqs == 3
+    assert settings.gpu_memory_utilization == load_profile("24gb")["gpu_memory_utilization"]
+
+
+def test_keyword_arguments_override_the_environment(monkeypatch):
+    monkeypatch.setenv("PORT", "9000")
+    assert Settings(port=9100).port == 9100
+    assert Settings().port == 9000
+
+
+def test_upstream_urls_from_comma_separated_env(monkeypatch):
+    monkeypatch.setenv("UPSTREAM_URLS", "http://a:8100/, http://b:8100")
+    settings = Settings()
+    assert settings.upstream_urls == ["http://a:8100", "http://b:8100"]
+    assert not settings.launches_engine
+    assert settings.engine_urls() == ["http://a:8100", "http://b:8100"]
+
+
+def test_bad_upstream_url_names_the_problem():
+    with pytest.raises(ValidationError, match="must start with http"):
+        Settings(upstream_urls=["a:8100"])
+
+
+def test_unknown_profile_lists_known_ones():
+    with pytest.raises(ValidationError, match="known profiles"):
+        Settings(profile="12gb")
+
+
+@pytest.fixture
+def config_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    target = tmp_path / "configs"
+    shutil.copytree(CONFIGS, target)
+    monkeypatch.setenv("HRSTACK_CONFIGS_DIR", str(target))
+    return target
+
+
+def test_unknown_key_in_serve_yaml_is_an_error(config_copy: Path):
+    (config_copy / "serve.yaml").write_text("port: 8000\nprot: 9000\n")
+    with pytest.raises(ValidationError, match="prot"):
+        Settings()
+
+
+def test_serve_yaml_sits_between_defaults_and_environment(config_copy, monkeypatch):
+    (config_copy / "serve.yaml").write_text("port: 8123\nretry_after_s: 9\n")
+    assert Settings().port == 8123
+    monkeypatch.setenv("PORT", "8124")
+    assert Settings().port == 8124 and Settings().retry_after_s == 9
+
+
+def test_unknown_key_in_domain_table_is_an_error(config_copy: Path):
+    data = yaml.safe_load((config_copy / "domains.yaml").read_text())
+    data["rank"]["temprature"] = 0.1
+    (config_copy / "domains.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ValueError, match="temprature"):
+        load_domains(config_copy / "domains.yaml")
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.rglob("*.yaml")), ids=lambda p: p.name)
+def test_every_config_file_loads(path: Path):
+    relative = path.relative_to(CONFIGS)
+    if relative.parts[0] == "profiles":
+        values = load_profile(path.stem)
+        assert set(values) <= set(ENGINE_FIELDS), f"{path}: unknown engine keys"
+    elif path.name == "domains.yaml":
+        assert load_domains(path).names()
+    elif path.name == "validators.yaml":
+        load_rules(path)
+    elif path.name == "serve.yaml":
+        assert set(yaml.safe_load(path.read_text())) <= set(Settings.model_fields)
+    else:
+        assert yaml.safe_load(path.read_text()) is not None, f"{path} loads but has no test"
+
+
+def test_profile_choice_by_vram():
+    assert choose_profile(None) == "cpu"
+    assert choose_profile(23.6) == "24gb"
+    assert choose_profile(15.7) == "16gb"
+    assert "16gb" in available_profiles() and "24gb" in available_profiles()
+    with pytest.raises(ValueError, match="no engine profile fits"):
+        choose_profile(4.0)

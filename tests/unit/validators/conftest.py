@@ -1,0 +1,45 @@
+"""Rules pinned for the validator tests.
+
+Tests construct their own rules instead of reading configs/validators.yaml, so tuning a
+threshold in YAML never breaks a test that is about behaviour (the YAML has its own test).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from validators import ValidatorRules
+
+TEST_RULES = ValidatorRules.model_validate(
+    {
+        "resume_guidance": {
+            "min_items": 3,
+            "min_ats_keywords": 1,
+            "min_commas": 5,
+            "min_chars": 80,
+            "max_chars": 1000,
+        },
+        "job_description": {"min_bullets": 2, "min_chars": 100, "max_chars": 2000},
+        "job_resume_match": {
+            "min_strengths": 2,
+            "min_gaps": 1,
+            "min_chars": 80,
+            "max_chars": 1500,
+        },
+        "recruiting_strategy": {"min_items": 3, "min_chars": 80, "max_chars": 1000},
+        "ats_keywords": {"min_keywords": 5, "max_keyword_words": 4, "max_keyword_chars": 30},
+        "rank": {
+            "min_reasons": 2,
+            "max_reasons": 5,
+            "max_reason_chars": 120,
+            "shortlist_min_score": 0.5,
+            "copied_min_chars": 30,
+            "grounding_stopwords": ["I", "Candidate"],
+        },
+    }
+)
+
+
+@pytest.fixture(scope="session")
+def rules() -> ValidatorRules:
+    return TEST_RULES

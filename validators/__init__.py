@@ -1,0 +1,37 @@
+"""Production validators: pure functions that judge a model answer for one HR domain.
+
+The gateway, training evaluation and GRPO rewards all call these, with rules loaded from
+``configs/validators.yaml``::
+
+    from validators import load_rules, validate
+
+    result = validate("resume_guidance", answer, load_rules())
+    result.ok, result.failed, result.parsed
+"""
+
+from validators.base import Check, ValidationResult, Validator
+from validators.config import RulesConfigError, load_rules
+from validators.registry import (
+    CHECK_NAMES,
+    DOMAINS,
+    REQUIREMENTS,
+    VALIDATORS,
+    requirements,
+    validate,
+)
+from validators.rules import ValidatorRules
+
+__all__ = [
+    "CHECK_NAMES",
+    "DOMAINS",
+    "REQUIREMENTS",
+    "VALIDATORS",
+    "Check",
+    "RulesConfigError",
+    "ValidationResult",
+    "Validator",
+    "ValidatorRules",
+    "load_rules",
+    "requirements",
+    "validate",
+]

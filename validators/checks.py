@@ -1,0 +1,85 @@
+"""Check builders that several domains share, so a rule reads the same in every report.
+
+The numbered-list rules exist because of a production failure: a model emitting "1. 1. 1. 1."
+or the same tip five times looked like a list to a count-only check. Here a list must start at
+1, count up without gaps, and hold distinct items that contain words.
+"""
+
+from __future__ import annotations
+
+from validators.base import Check
+from validators.lists import NumberedList, has_letter, item_key
+
+NUMBERED_LIST_CHECKS = (
+    "numbered_list",
+    "items_in_order",
+    "min_items",
+    "items_non_empty",
+    "items_distinct",
+)
+
+
+def skipped(name: str, reason: str) -> Check:
+    """A failed placeholder for a check that could not run, so every report lists every name."""
+    return Check(name, False, f"skipped: {reason}")
+
+
+def length_check(text: str, min_chars: int, max_chars: int) -> Check:
+    """Bound the answer's size; surrounding whitespace does not count towards it."""
+    size = len(text.strip())
+    ok = min_chars <= size <= max_chars
+    return Check("length", ok, f"{size} chars (allowed {min_chars}..{max_chars})")
+
+
+def numbered_list_checks(
+    parsed: NumberedList, min_items: int, count_name: str = "min_items", noun: str = "items"
+) -> list[Check]:
+    """The five checks named in ``NUMBERED_LIST_CHECKS``, in that order.
+
+    ``count_name`` renames the count check where the domain counts something more specific
+    (ATS lists count keywords).
+    """
+    names = (*NUMBERED_LIST_CHECKS[:2], count_name, *NUMBERED_LIST_CHECKS[3:])
+    if not parsed.numbers:
+        why = "no numbered list (lines like '1. ...')"
+        return [Check("numbered_list", False, why)] + [skipped(name, why) for name in names[1:]]
+    first = parsed.numbers[0]
+    count = len(parsed.numbers)
+    return [
+        Check(
+            "numbered_list",
+            first == 1,
+            f"list starts at {first}" + ("" if first == 1 else "; it must start at 1"),
+        ),
+        _in_order(parsed.numbers),
+        Check(count_name, count >= min_items, f"{count} {noun} (need at least {min_items})"),
+        _non_empty(parsed.items),
+        _distinct(parsed.items),
+    ]
+
+
+def _in_order(numbers: tuple[int, ...]) -> Check:
+    count = len(numbers)
+    if numbers == tuple(range(1, count + 1)):
+        return Check("items_in_order", True, f"numbered 1..{count}")
+    position, number = next((p, n) for p, n in enumerate(numbers, start=1) if n != p)
+    return Check(
+        "items_in_order", False, f"item {position} is numbered {number}; expected 1, 2, 3..."
+    )
+
+
+def _non_empty(items: tuple[str, ...]) -> Check:
+    for position, item in enumerate(items, start=1):
+        if not has_letter(item):
+            return Check("items_non_empty", False, f"item {position} has no words: {item!r:.60}")
+    return Check("items_non_empty", True, "every item has text")
+
+
+def _distinct(items: tuple[str, ...]) -> Check:
+    first_seen: dict[str, int] = {}
+    for position, item in enumerate(items, start=1):
+        earlier = first_seen.setdefault(item_key(item), position)
+        if earlier != position:
+            detail = f"item {position} repeats item {earlier}: {item!r:.60}"
+            return Check("items_distinct", False, detail)
+    return Check("items_distinct", True, f"{len(items)} distinct items")

@@ -1,0 +1,308 @@
+"""Rank: a machine-read shortlist/reject verdict as one JSON object.
+
+Shape: ``{"decision": "shortlist" | "reject", "score": <number in [0, 1]>, "reasons": [str, ...]}``
+with exactly those keys (a ```json fence and surrounding whitespace are tolerated; duplicate
+keys and NaN/Infinity are not, because strict JSON parsers downstream reject them). The decision
+must agree with the score (``shortlist`` iff ``score >= shortlist_min_score``) so the two fields
+can never tell a client different things.
+
+Reasons are checked against the request (``context["job_description"]`` and
+``context["candidate"]``) because a ranker that invents facts or pastes the input is worse than
+none:
+
+* not copied: a reason of at least ``copied_min_chars`` characters that appears verbatim in the
+  inputs (case-insensitive, line breaks/tabs/space runs collapsed, trailing ``.;!`` ignored)
+  fails;
+* grounded: every number, and every word with a capital letter, must occur in the inputs as a
+  whole word (case-insensitive). This is a heuristic for "names a real skill, employer or
+  figure": the first word of each sentence is skipped (it is capitalised by grammar), as are the
+  configured ``grounding_stopwords`` ("I", "Candidate", ...) and a possessive "'s".
+
+Without context (or with neither key) both checks pass with detail "no context".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from validators.base import Check, ValidationResult
+from validators.checks import skipped
+from validators.rules import RankRules
+
+DOMAIN = "rank"
+CHECKS = (
+    "json_object",
+    "keys_exact",
+    "decision_value",
+    "score_range",
+    "decision_matches_score",
+    "reasons_count",
+    "reasons_valid",
+    "reasons_not_copied",
+    "reasons_grounded",
+)
+KEYS = frozenset({"decision", "score", "reasons"})
+DECISIONS = ("shortlist", "reject")
+CONTEXT_KEYS = ("job_description", "candidate")
+
+# A term inside a whitespace-separated word: letters/digits joined by ' ’ . ("Node.js", "O'Neil"),
+# keeping a trailing + or # ("C++", "C#"); other punctuation separates terms ("Python/Go").
+_TERM = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*[+#]*")
+_EDGE_PUNCTUATION = ".,;:!?\"'()[]{}“”‘’"
+
+
+def validate(
+    text: str, rules: RankRules, context: Mapping[str, str] | None = None
+) -> ValidationResult:
+    """Check a rank verdict; ``context`` supplies the inputs reasons are compared against."""
+    obj, detail = _load_object(text)
+    if obj is None:
+        failed = [Check("json_object", False, detail)]
+        failed += [skipped(name, "not a JSON object") for name in CHECKS[1:]]
+        parsed_nothing = {"decision": None, "score": None, "reasons": None}
+        return ValidationResult(DOMAIN, tuple(failed), parsed_nothing)
+    decision, score, reasons = obj.get("decision"), obj.get("score"), obj.get("reasons")
+    checks = (
+        Check("json_object", True, detail),
+        _keys_exact(obj),
+        _decision_value(obj),
+        _score_range(obj),
+        _decision_matches_score(decision, score, rules.shortlist_min_score),
+        _reasons_count(obj, rules),
+        *_reason_content_checks(reasons, rules, _haystack(context)),
+    )
+    return ValidationResult(
+        DOMAIN, checks, {"decision": decision, "score": score, "reasons": reasons}
+    )
+
+
+def requirements(rules: RankRules) -> list[str]:
+    """What an answer must satisfy, in words an API user can act on."""
+    return [
+        'Exactly one JSON object (a ```json fence is allowed) with exactly the keys "decision", '
+        '"score" and "reasons".',
+        '"decision" is "shortlist" or "reject"; "score" is a number from 0 to 1.',
+        f'"decision" is "shortlist" if and only if "score" >= {rules.shortlist_min_score}.',
+        f'"reasons" is a list of {rules.min_reasons} to {rules.max_reasons} non-empty strings, '
+        f"each at most {rules.max_reason_chars} characters.",
+        f"No reason of {rules.copied_min_chars}+ characters is copied verbatim from the job "
+        "description or candidate text.",
+        "Every number, and every capitalised word that does not start a sentence, appears in "
+        "the job description or candidate text.",
+    ]
+
+
+def _load_object(text: str) -> tuple[dict[str, Any] | None, str]:
+    body, fenced = _unfence(text.strip())
+    try:
+        value = json.loads(body, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        return None, f"not one JSON object: {exc!s:.120}"
+    if not isinstance(value, dict):
+        return None, f"expected a JSON object, got {type(value).__name__}"
+    return value, "fenced JSON object" if fenced else "JSON object"
+
+
+def _unfence(body: str) -> tuple[str, bool]:
+    """Drop a ```json ... ``` (or bare ```) fence; str methods, as this runs on every call."""
+    if len(body) < 6 or not (body.startswith("```") and body.endswith("```")):
+        return body, False
+    inner = body[3:-3]
+    if inner[:4].lower() == "json":
+        inner = inner[4:]
+    return inner, True
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError("duplicate key in object")
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _keys_exact(obj: Mapping[str, Any]) -> Check:
+    missing = sorted(KEYS - obj.keys())
+    extra = sorted(obj.keys() - KEYS)
+    if missing or extra:
+        return Check("keys_exact", False, f"missing {missing}, unexpected {extra}")
+    return Check("keys_exact", True, "decision, score, reasons")
+
+
+def _decision_value(obj: Mapping[str, Any]) -> Check:
+    if "decision" not in obj:
+        return skipped("decision_value", "no 'decision' key")
+    decision = obj["decision"]
+    if decision in DECISIONS:
+        return Check("decision_value", True, decision)
+    return Check("decision_value", False, f"{decision!r:.40} is not 'shortlist' or 'reject'")
+
+
+def _is_unit_score(score: Any) -> bool:
+    return isinstance(score, int | float) and not isinstance(score, bool) and 0 <= score <= 1
+
+
+def _score_range(obj: Mapping[str, Any]) -> Check:
+    if "score" not in obj:
+        return skipped("score_range", "no 'score' key")
+    score = obj["score"]
+    if isinstance(score, bool) or not isinstance(score, int | float):
+        return Check("score_range", False, f"score must be a number, got {type(score).__name__}")
+    return Check("score_range", 0 <= score <= 1, f"{score} (allowed 0..1)")
+
+
+def _decision_matches_score(decision: Any, score: Any, threshold: float) -> Check:
+    if decision not in DECISIONS or not _is_unit_score(score):
+        return skipped("decision_matches_score", "needs a valid decision and score")
+    expected = "shortlist" if score >= threshold else "reject"
+    return Check(
+        "decision_matches_score",
+        decision == expected,
+        f"score {score} means {expected!r} (shortlist iff score >= {threshold})",
+    )
+
+
+def _reasons_count(obj: Mapping[str, Any], rules: RankRules) -> Check:
+    if "reasons" not in obj:
+        return skipped("reasons_count", "no 'reasons' key")
+    reasons = obj["reasons"]
+    if not isinstance(reasons, list):
+        return Check(
+            "reasons_count", False, f"reasons must be a list, got {type(reasons).__name__}"
+        )
+    count = len(reasons)
+    return Check(
+        "reasons_count",
+        rules.min_reasons <= count <= rules.max_reasons,
+        f"{count} reasons (allowed {rules.min_reasons}..{rules.max_reasons})",
+    )
+
+
+def _reason_content_checks(reasons: Any, rules: RankRules, haystack: str | None) -> list[Check]:
+    """``reasons_valid``, ``reasons_not_copied`` and ``reasons_grounded``, in that order."""
+    if not isinstance(reasons, list):
+        why = "'reasons' is not a list"
+        return [skipped(name, why) for name in CHECKS[6:]]
+    # Only well-formed reasons are compared with the inputs: the rest already fail
+    # reasons_count / reasons_valid, and this bounds the work on runaway output.
+    texts = [
+        reason
+        for reason in reasons[: rules.max_reasons]
+        if isinstance(reason, str) and len(reason) <= rules.max_reason_chars
+    ]
+    if haystack is None:
+        context_checks = [
+            Check("reasons_not_copied", True, "no context"),
+            Check("reasons_grounded", True, "no context"),
+        ]
+    else:
+        context_checks = [
+            _not_copied(texts, haystack, rules.copied_min_chars),
+            _grounded(texts, haystack, rules.grounding_stopwords),
+        ]
+    return [_reasons_valid(reasons, rules.max_reason_chars), *context_checks]
+
+
+def _reasons_valid(reasons: list[Any], max_chars: int) -> Check:
+    for position, reason in enumerate(reasons, start=1):
+        if not isinstance(reason, str):
+            return Check("reasons_valid", False, f"reason {position} is a {type(reason).__name__}")
+        if not reason.strip():
+            return Check("reasons_valid", False, f"reason {position} is empty")
+        if len(reason) > max_chars:
+            return Check(
+                "reasons_valid",
+                False,
+                f"reason {position} has {len(reason)} chars (max {max_chars})",
+            )
+    return Check("reasons_valid", True, "non-empty strings within the length limit")
+
+
+def _haystack(context: Mapping[str, str] | None) -> str | None:
+    """The inputs, case-folded with whitespace collapsed; NUL keeps the two apart."""
+    if not context:
+        return None
+    parts = [context.get(key) for key in CONTEXT_KEYS]
+    texts = [_collapse_spaces(part.casefold()) for part in parts if isinstance(part, str)]
+    return "\x00".join(texts) if texts else None
+
+
+def _collapse_spaces(text: str) -> str:
+    """Line breaks and tabs to spaces, runs of spaces to one. str.replace, not split/join or a
+    regex: the inputs can be pages long and this runs on every call (5x faster on a resume)."""
+    text = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    while "  " in text:
+        text = text.replace("  ", " ")
+    return text.strip()
+
+
+def _not_copied(reasons: list[str], haystack: str, min_chars: int) -> Check:
+    for position, reason in enumerate(reasons, start=1):
+        if len(reason) < min_chars:
+            continue  # collapsing spaces only shortens it
+        needle = _collapse_spaces(reason.casefold()).rstrip(".;!")
+        if len(needle) >= min_chars and needle in haystack:
+            return Check("reasons_not_copied", False, f"reason {position} is copied from the input")
+    return Check("reasons_not_copied", True, "no reason is copied from the input")
+
+
+def _grounded(reasons: list[str], haystack: str, stopwords: frozenset[str]) -> Check:
+    missing = [
+        term for reason in reasons for term in _ungrounded_terms(reason, haystack, stopwords)
+    ]
+    if missing:
+        shown = ", ".join(dict.fromkeys(missing))
+        return Check("reasons_grounded", False, f"not in the inputs: {shown:.120}")
+    return Check("reasons_grounded", True, "names and numbers appear in the inputs")
+
+
+def _ungrounded_terms(reason: str, haystack: str, stopwords: frozenset[str]) -> list[str]:
+    """Numbers and capitalised words of ``reason`` that the inputs do not contain.
+
+    Works word by word with str methods (all-lowercase words are skipped with one C call); only
+    words with inner punctuation ("Python/Django", "C++", "Stripe's") go through the regex.
+    """
+    missing: list[str] = []
+    previous = ""
+    for word in reason.split():
+        if not word.islower():
+            core = word.strip(_EDGE_PUNCTUATION)
+            terms = (core,) if core.isalnum() else _TERM.findall(word)
+            at_sentence_start = not previous or previous[-1] in ".!?"
+            for index, term in enumerate(terms):
+                if not _grounded_term(term, index == 0 and at_sentence_start, haystack, stopwords):
+                    missing.append(term)
+        previous = word
+    return missing
+
+
+def _grounded_term(
+    term: str, starts_sentence: bool, haystack: str, stopwords: frozenset[str]
+) -> bool:
+    key = term.casefold()
+    if term[0].isdigit():
+        key = key.rstrip("+#")  # "5+ years" is grounded by "5 years"
+    elif term == key or starts_sentence:
+        return True  # lowercase, or capitalised by grammar rather than because it is a name
+    if key.endswith(("'s", "’s")):
+        key = key[:-2]
+    return key in stopwords or _occurs_as_word(key, haystack)
+
+
+def _occurs_as_word(term: str, haystack: str) -> bool:
+    """``term`` in ``haystack`` with no letter or digit either side ("5" is not in "2025")."""
+    start = haystack.find(term)
+    while start >= 0:
+        end = start + len(term)
+        if (start == 0 or not haystack[start - 1].isalnum()) and (
+            end == len(haystack) or not haystack[end].isalnum()
+        ):
+            return True
+        start = haystack.find(term, start + 1)
+    return False

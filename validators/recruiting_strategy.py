@@ -1,0 +1,38 @@
+"""Recruiting strategy: a numbered plan whose steps are distinct and in order.
+
+Same list shape as resume guidance (and the same "1. 1. 1." guard), without the ATS rule: a
+hiring plan is judged on having enough separate, ordered steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from validators.base import ValidationResult
+from validators.checks import NUMBERED_LIST_CHECKS, length_check, numbered_list_checks
+from validators.lists import numbered_list
+from validators.rules import RecruitingStrategyRules
+
+DOMAIN = "recruiting_strategy"
+CHECKS = (*NUMBERED_LIST_CHECKS, "length")
+
+
+def validate(
+    text: str, rules: RecruitingStrategyRules, context: Mapping[str, str] | None = None
+) -> ValidationResult:
+    """Check a recruiting-strategy answer; ``context`` is unused."""
+    parsed_list = numbered_list(text)
+    checks = (
+        *numbered_list_checks(parsed_list, rules.min_items),
+        length_check(text, rules.min_chars, rules.max_chars),
+    )
+    return ValidationResult(DOMAIN, checks, {"items": list(parsed_list.items)})
+
+
+def requirements(rules: RecruitingStrategyRules) -> list[str]:
+    """What an answer must satisfy, in words an API user can act on."""
+    return [
+        "A numbered list starting at '1.' and numbered 1, 2, 3... in order.",
+        f"At least {rules.min_items} steps; every step has text and no two steps repeat.",
+        f"Between {rules.min_chars} and {rules.max_chars} characters.",
+    ]

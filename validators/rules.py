@@ -1,0 +1,134 @@
+"""Typed schema for ``configs/validators.yaml``: the thresholds every domain validator applies.
+
+No field has a default on purpose: the numbers live in one YAML file that serving, evaluation
+and GRPO rewards all load, so a threshold cannot silently differ between a code default and the
+file. Unknown keys are errors (``extra="forbid"``) so a typo cannot fall back to nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class _Rules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _LengthBounds(_Rules):
+    min_chars: int = Field(
+        ge=0, description="Shortest acceptable answer; shorter ones are truncated or evasive."
+    )
+    max_chars: int = Field(
+        ge=1, description="Longest acceptable answer; longer ones ramble or loop on repeats."
+    )
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> Self:
+        if self.min_chars > self.max_chars:
+            raise ValueError(
+                f"min_chars ({self.min_chars}) is above max_chars ({self.max_chars}), so no "
+                "answer could pass; lower min_chars or raise max_chars"
+            )
+        return self
+
+
+class ResumeGuidanceRules(_LengthBounds):
+    min_items: int = Field(
+        ge=1, description="Fewest numbered tips; fewer is not actionable guidance."
+    )
+    min_ats_keywords: int = Field(
+        ge=1,
+        description="Keywords needed after an 'ATS Keywords:' line for it to satisfy the ATS rule.",
+    )
+    min_commas: int = Field(
+        ge=0,
+        description=(
+            "Commas that satisfy the ATS rule without the keyword line: training accepted "
+            "inline keyword lists ('Python, SQL, ...') and production must agree with it."
+        ),
+    )
+
+
+class JobDescriptionRules(_LengthBounds):
+    min_bullets: int = Field(
+        ge=1,
+        description="Bullets needed in each of Responsibilities and Requirements to be usable.",
+    )
+
+
+class JobResumeMatchRules(_LengthBounds):
+    min_strengths: int = Field(
+        ge=0, description="Strength bullets a recruiter needs to justify the score."
+    )
+    min_gaps: int = Field(
+        ge=0, description="Gap bullets needed; an honest match names what is missing."
+    )
+
+
+class RecruitingStrategyRules(_LengthBounds):
+    min_items: int = Field(ge=1, description="Fewest numbered steps that make a strategy.")
+
+
+class AtsKeywordsRules(_Rules):
+    min_keywords: int = Field(
+        ge=1, description="Distinct keywords needed for the list to help with ATS matching."
+    )
+    max_keyword_words: int = Field(
+        ge=1, description="Longest keyword in words; longer items are sentences, not keywords."
+    )
+    max_keyword_chars: int = Field(
+        ge=1, description="Longest keyword in characters; ATS filters match short terms."
+    )
+
+
+class RankRules(_Rules):
+    min_reasons: int = Field(ge=1, description="Fewest reasons; a bare verdict is not reviewable.")
+    max_reasons: int = Field(ge=1, description="Most reasons; more is padding, not ranking.")
+    max_reason_chars: int = Field(
+        ge=1, description="Longest reason; a reason is one claim, not a paragraph."
+    )
+    shortlist_min_score: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="Decision threshold: 'shortlist' iff score >= this, else 'reject'.",
+    )
+    copied_min_chars: int = Field(
+        ge=1,
+        description=(
+            "A reason at least this long that appears verbatim in the job description or "
+            "candidate text is copied, not reasoned; shorter matches ('Python') are fine."
+        ),
+    )
+    grounding_stopwords: frozenset[str] = Field(
+        description=(
+            "Capitalised words that need not appear in the context (pronoun 'I', words about "
+            "the task itself such as 'Candidate'); every other capitalised word must."
+        ),
+    )
+
+    @field_validator("grounding_stopwords")
+    @classmethod
+    def _casefold_stopwords(cls, words: frozenset[str]) -> frozenset[str]:
+        return frozenset(word.casefold() for word in words)
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> Self:
+        if self.min_reasons > self.max_reasons:
+            raise ValueError(
+                f"min_reasons ({self.min_reasons}) is above max_reasons ({self.max_reasons}), "
+                "so no answer could pass; lower min_reasons or raise max_reasons"
+            )
+        return self
+
+
+class ValidatorRules(_Rules):
+    """One section per domain; the field names are the domain names the registry uses."""
+
+    resume_guidance: ResumeGuidanceRules = Field(description="Numbered resume tips + ATS rule.")
+    job_description: JobDescriptionRules = Field(description="Sectioned job descriptions.")
+    job_resume_match: JobResumeMatchRules = Field(description="Scored job/resume comparisons.")
+    recruiting_strategy: RecruitingStrategyRules = Field(description="Numbered hiring plans.")
+    ats_keywords: AtsKeywordsRules = Field(description="Numbered ATS keyword lists.")
+    rank: RankRules = Field(description="JSON shortlist/reject verdicts with grounded reasons.")
