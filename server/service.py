@@ -64,12 +64,16 @@ class TaskService:
         domain: str,
         fields: Mapping[str, str | None],
         *,
-        context: Mapping[str, str] | None = None,
         max_attempts: int | None = None,
         seed: int | None = None,
     ) -> Outcome:
-        """Answer one request within the domain's attempt budget (or a smaller one asked for)."""
+        """Answer one request within the domain's attempt budget (or a smaller one asked for).
+
+        The request's own fields are the validator's context: ATS keywords are checked against
+        the job description, rank reasons against the job description and the candidate.
+        """
         cfg = self.domains[domain]
+        context = {name: value for name, value in fields.items() if value}
         budget = min(cfg.max_attempts, max_attempts or cfg.max_attempts)
         base_seed = random.randrange(2**31) if seed is None else seed
         best: Outcome | None = None
@@ -107,9 +111,7 @@ class TaskService:
     ) -> Outcome:
         fields = {"job_description": job_description, "candidate": resume}
         async with self._batch_slots:
-            return await self.run(
-                "rank", fields, context=fields, max_attempts=max_attempts, seed=seed
-            )
+            return await self.run("rank", fields, max_attempts=max_attempts, seed=seed)
 
     async def schema_self_check(self) -> SelfCheck:
         """Ask for prose under the rank schema: only an enforced schema yields parseable JSON."""

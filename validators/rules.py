@@ -81,6 +81,14 @@ class AtsKeywordsRules(_Rules):
     max_keyword_chars: int = Field(
         ge=1, description="Longest keyword in characters; ATS filters match short terms."
     )
+    min_from_input_share: float = Field(
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Share of keywords that must occur in the job description: an ATS matches the "
+            "posting's own terms, and a small model otherwise copies its prompt's example list."
+        ),
+    )
 
 
 class RankRules(_Rules):
@@ -108,7 +116,14 @@ class RankRules(_Rules):
         ),
     )
 
-    @field_validator("grounding_stopwords")
+    generic_words: frozenset[str] = Field(
+        description=(
+            "Words that do not tie a reason to these inputs ('candidate', 'experience'); each "
+            "reason needs at least one other word of 4+ letters that occurs in the inputs."
+        ),
+    )
+
+    @field_validator("grounding_stopwords", "generic_words")
     @classmethod
     def _casefold_stopwords(cls, words: frozenset[str]) -> frozenset[str]:
         return frozenset(word.casefold() for word in words)

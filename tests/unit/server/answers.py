@@ -31,7 +31,7 @@ STRATEGY_OK = (
     "3. Run a 30-minute structured phone screen.\n"
     "4. Send offers within 48 hours of the final interview."
 )
-ATS_OK = " Python\n2. SQL\n3. Data modeling\n4. Stakeholder management\n5. Tableau\n6. Airflow"
+ATS_OK = " Python\n2. SQL\n3. Airflow\n4. Spark\n5. Stakeholder management\n6. Data team"
 RANK_OK = json.dumps(
     {
         "decision": "shortlist",
@@ -44,5 +44,8 @@ RANK_LOW = json.dumps(
 )
 RANK_BROKEN = '{"decision": "maybe", "score": 3}'
 
-JD_TEXT = "Data Engineer at Acme. Requirements: 5 years of Python, SQL, leading a data team."
+JD_TEXT = (
+    "Data Engineer at Acme. Requirements: 5 years of Python, SQL, Airflow and Spark, leading a "
+    "data team, stakeholder management."
+)
 RESUME_TEXT = "Jane Roe. 6 years of Python and SQL at Acme. Led a data team of 4."

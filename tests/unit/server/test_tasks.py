@@ -142,3 +142,18 @@ def test_request_id_is_echoed(make_client):
         "/v1/ats-keywords", json={"job_description": A.JD_TEXT}, headers={"X-Request-ID": "abc123"}
     )
     assert response.headers["X-Request-ID"] == "abc123" and response.json()["id"] == "abc123"
+
+
+def test_request_fields_are_the_validator_context(make_client):
+    """ATS keywords copied from the prompt's example are caught against the posting."""
+    copied = " Python\n2. SQL\n3. Data modeling\n4. Tableau\n5. Excel"
+    engine = FakeEngine([copied])
+    posting = "Nurse, ICU. Requirements: RN license, BLS, ACLS, acute care, night shifts."
+    out = (
+        make_client(engine)
+        .post("/v1/ats-keywords?max_attempts=1", json={"job_description": posting})
+        .json()
+    )
+    check = next(c for c in out["validation"]["checks"] if c["name"] == "keywords_from_input")
+    assert check["ok"] is False and "not found" in check["detail"]
+    assert out["valid"] is False

@@ -27,7 +27,12 @@ TEST_RULES = ValidatorRules.model_validate(
             "max_chars": 1500,
         },
         "recruiting_strategy": {"min_items": 3, "min_chars": 80, "max_chars": 1000},
-        "ats_keywords": {"min_keywords": 5, "max_keyword_words": 4, "max_keyword_chars": 30},
+        "ats_keywords": {
+            "min_keywords": 5,
+            "max_keyword_words": 4,
+            "max_keyword_chars": 30,
+            "min_from_input_share": 0.8,
+        },
         "rank": {
             "min_reasons": 2,
             "max_reasons": 5,
@@ -35,6 +40,7 @@ TEST_RULES = ValidatorRules.model_validate(
             "shortlist_min_score": 0.5,
             "copied_min_chars": 30,
             "grounding_stopwords": ["I", "Candidate"],
+            "generic_words": ["candidate", "experience", "years", "strong", "has", "with"],
         },
     }
 )

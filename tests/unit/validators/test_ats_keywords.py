@@ -73,3 +73,33 @@ def test_no_list_skips_keyword_length(rules: ValidatorRules) -> None:
 def test_requirements_state_limits(rules: ValidatorRules) -> None:
     text = " ".join(requirements(rules.ats_keywords))
     assert "At least 5 keywords" in text and "4 words" in text and "30 characters" in text
+
+
+POSTING = (
+    "Data Analyst. Build dashboards in Tableau, write SQL on Snowflake, present to stakeholders. "
+    "Requirements: Excel, data visualization, A/B testing."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        pytest.param("1. SQL\n2. Tableau\n3. Snowflake\n4. Excel\n5. Data visualization", True,
+                     id="all-from-posting"),
+        pytest.param("1. SQL\n2. Tableau\n3. Snowflake\n4. Excel\n5. Python", True,
+                     id="four-of-five-is-enough"),
+        pytest.param("1. Python\n2. SQL\n3. Data modeling\n4. Stakeholder management\n5. Tableau",
+                     False, id="example-list-copied-from-the-prompt"),
+        pytest.param("1. visualization data\n2. SQL\n3. Tableau\n4. Excel\n5. Snowflake", True,
+                     id="words-found-separately"),
+    ],
+)  # fmt: skip
+def test_keywords_come_from_the_job_description(text: str, ok: bool, rules: ValidatorRules) -> None:
+    result = validate(text, rules.ats_keywords, {"job_description": POSTING})
+    check = next(c for c in result.checks if c.name == "keywords_from_input")
+    assert check.ok is ok, check.detail
+
+
+def test_keywords_from_input_passes_without_context(rules: ValidatorRules) -> None:
+    result = validate("1. a\n2. b\n3. c\n4. d\n5. e", rules.ats_keywords, None)
+    assert next(c for c in result.checks if c.name == "keywords_from_input").detail == "no context"
