@@ -71,14 +71,16 @@ def start_vllm(settings: Settings, log_path: Path) -> tuple[subprocess.Popen[byt
     return start_engine(settings, str(model_dir), log_file=log_path), model_dir
 
 
-def start_gateway(upstream_url: str, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def start_gateway(
+    upstream_url: str, port: int, log_path: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     cmd = [
         str(Path(sys.executable).parent / "hrstack"), "serve",
         "--upstream", upstream_url, "--port", str(port),
     ]  # fmt: skip
-    env = {**os.environ, "HOST": "127.0.0.1"}
+    full_env = {**os.environ, "HOST": "127.0.0.1", **(env or {})}
     with open(log_path, "wb") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=full_env)
 
 
 def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 20) -> None:
@@ -92,7 +94,9 @@ def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 20) -> None:
 
 @contextmanager
 def running_stack(
-    vllm_url: str | None = None, gateway_url: str | None = None
+    vllm_url: str | None = None,
+    gateway_url: str | None = None,
+    gateway_env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, str]]:
     """Yield (vllm_url, gateway_url), starting whichever is not given."""
     log_dir = Path(tempfile.mkdtemp(prefix="hrstack-stack-"))
@@ -105,7 +109,7 @@ def running_stack(
             wait_http(f"{vllm_url}/health", engine, log_dir / "vllm.log", VLLM_START_TIMEOUT_S)
         if gateway_url is None:
             port = free_port()
-            gateway = start_gateway(vllm_url, port, log_dir / "gateway.log")
+            gateway = start_gateway(vllm_url, port, log_dir / "gateway.log", gateway_env)
             gateway_url = f"http://127.0.0.1:{port}"
             wait_http(f"{gateway_url}/readyz", gateway, log_dir / "gateway.log", 300)
         yield vllm_url, gateway_url

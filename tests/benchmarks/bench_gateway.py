@@ -77,18 +77,13 @@ class Runner:
     async def one(self, job: Job, via: str) -> tuple[float, int]:
         started = time.perf_counter()
         if via == "raw":
-            r = await self.client.post(
-                f"{self.vllm_url}/v1/chat/completions", json=self.raw_payload(job)
-            )
-            tokens = r.json()["usage"]["completion_tokens"]
+            url, body = f"{self.vllm_url}/v1/chat/completions", self.raw_payload(job)
         else:
-            r = await self.client.post(
-                f"{self.gateway_url}{job.path}?max_attempts=1&seed={job.seed}", json=job.body
-            )
-            body = r.json()
-            tokens = body["usage"]["completion_tokens"]
-        r.raise_for_status()
-        return time.perf_counter() - started, tokens
+            url, body = f"{self.gateway_url}{job.path}?max_attempts=1&seed={job.seed}", job.body
+        r = await self.client.post(url, json=body)
+        if r.status_code != 200:
+            raise RuntimeError(f"{via} {job.path} answered {r.status_code}: {r.text[:200]}")
+        return time.perf_counter() - started, int(r.json()["usage"]["completion_tokens"])
 
     async def wave(self, batch: list[Job], via: str, concurrency: int) -> dict[str, Any]:
         slots = asyncio.Semaphore(concurrency)
@@ -263,7 +258,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     args = parser.parse_args()
 
-    with running_stack(args.vllm_url, args.gateway_url) as (vllm_url, gateway_url):
+    # The gateway gets the same patience as the raw client: this measures overhead, not deadlines.
+    patience = {"UPSTREAM_TIMEOUT_S": "600"}
+    with running_stack(args.vllm_url, args.gateway_url, patience) as (vllm_url, gateway_url):
         report = asyncio.run(bench(args, vllm_url, gateway_url))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(report, indent=2))
