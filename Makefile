@@ -11,7 +11,7 @@ EXTRAS ?= serve,cpu,train,dev
 # Re-install only when pyproject.toml or the extras change.
 STAMP := $(VENV)/.installed-$(shell (cat pyproject.toml; echo '$(EXTRAS)') | sha1sum | cut -c1-12)
 
-.PHONY: setup install model serve test test-unit test-integration lint typecheck bench train-then-serve clean
+.PHONY: setup install model serve test test-unit test-integration lint typecheck bench loadtest train-then-serve clean
 
 setup: install model ## venv with everything installed + the embedded model prepared
 
@@ -47,6 +47,10 @@ test-unit: install
 
 test-integration: setup
 	$(PY) -m pytest tests/integration -q --timeout 900
+
+# `make test` runs this file too (it is under tests/integration); this target runs it alone.
+loadtest: setup ## 2x the admission limit for 60 s, one upstream killed; figures in runs/loadtest/
+	HRSTACK_LOADTEST_OUT=runs/loadtest/loadtest.json $(PY) -m pytest tests/integration/test_load.py -q -s --timeout 900
 
 bench: setup ## raw vLLM vs gateway, concurrency 1/8/32; writes bench-results/
 	$(PY) -m tests.benchmarks.bench_gateway --out bench-results

@@ -2,8 +2,9 @@
 
 ``create_app(settings)`` builds everything from the settings it is given (tests pass their own,
 and may pass a fake engine); nothing is created at import time. The lifespan opens the engine
-client, watches for the engine to come up, runs the rank-schema self-check once, and closes the
-client on shutdown.
+client and the audit log, watches for the engine to come up, runs the rank-schema self-check
+once, keeps probing upstream health, and closes both on shutdown. Every request first passes
+``server.edge`` (request id, API key, body limit, admission, deadline, disconnects).
 """
 
 from __future__ import annotations
@@ -11,16 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
+from server.admission import Admission
+from server.audit.log import AuditLog
+from server.auth import ApiKeys, document_security
 from server.domains import load_domains
-from server.engine import EngineClient, OpenAIHTTPEngine
+from server.edge import EdgeMiddleware
+from server.engine import EngineClient, EngineHooks, OpenAIHTTPEngine
 from server.errors import GatewayError, install_error_handlers
 from server.metrics import Metrics
+from server.redaction import Redactor
 from server.routes import health, rank, tasks
 from server.service import TaskService
 from server.settings import Settings
@@ -51,65 +56,68 @@ async def _watch_engine(app: FastAPI, poll_s: float = 1.0) -> None:
             await asyncio.sleep(poll_s * attempt)
 
 
-def _request_id_middleware(
-    app: FastAPI, metrics: Metrics, paths: dict[str, str]
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        given = request.headers.get("x-request-id", "")
-        request.state.request_id = given[:64] if given else uuid.uuid4().hex
-        domain = paths.get(request.url.path)
-        if domain is None:
-            response = await call_next(request)
-        else:
-            started = time.perf_counter()
-            metrics.in_flight.inc()
-            try:
-                response = await call_next(request)
-            finally:
-                metrics.in_flight.dec()
-            metrics.latency.labels(domain).observe(time.perf_counter() - started)
-            metrics.requests.labels(domain, str(response.status_code)).inc()
-        response.headers["X-Request-ID"] = request.state.request_id
-        return response
+async def _probe_upstreams(engine: EngineClient, interval_s: float) -> None:
+    """Active health checks, so a dead upstream is marked down (and a recovered one up) even
+    when no request happens to touch it."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await engine.ready()
+        except Exception:  # a probe must never end the loop
+            log.exception("upstream health probe failed")
 
-    return middleware
+
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _engine(settings: Settings, metrics: Metrics) -> OpenAIHTTPEngine:
+    hooks = EngineHooks(
+        error=lambda kind: metrics.upstream_errors.labels(kind).inc(),
+        call=lambda url, outcome: metrics.upstream_calls.labels(url, outcome).inc(),
+        failover=lambda url, kind: metrics.failovers.labels(url, kind).inc(),
+        health=lambda url, healthy: metrics.upstream_healthy.labels(url).set(healthy),
+    )
+    return OpenAIHTTPEngine(
+        settings.engine_urls(),
+        timeout_s=settings.upstream_timeout_s,
+        connect_timeout_s=settings.upstream_connect_timeout_s,
+        retry_after_s=settings.retry_after_s,
+        hooks=hooks,
+    )
 
 
 def create_app(settings: Settings, engine: EngineClient | None = None) -> FastAPI:
     metrics = Metrics()
     domains = load_domains(settings.domains_file)
     rules = load_rules(settings.validators_file)
-
-    def on_upstream_error(kind: str) -> None:
-        metrics.upstream_errors.labels(kind).inc()
+    redactor = Redactor(settings.redact_categories, rules.rank.protected_terms)
+    if not settings.api_keys:
+        log.warning("API_KEYS is not set: every endpoint is open; set keys before exposing it")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = engine or OpenAIHTTPEngine(
-            settings.engine_urls(),
-            timeout_s=settings.upstream_timeout_s,
-            connect_timeout_s=settings.upstream_connect_timeout_s,
-            retry_after_s=settings.retry_after_s,
-            on_error=on_upstream_error,
-        )
+        client = engine or _engine(settings, metrics)
         app.state.service = TaskService(
-            client,
-            domains,
-            rules,
-            metrics,
-            model=settings.served_model_name,
-            batch_concurrency=settings.batch_concurrency,
-        )
-        watcher = asyncio.create_task(_watch_engine(app))
+            client, domains, rules, metrics, model=settings.served_model_name,
+            neutralize_injection=settings.neutralize_injection, redactor=redactor,
+        )  # fmt: skip
+        path = settings.audit_log_path
+        app.state.audit = AuditLog(path, max_bytes=settings.audit_max_bytes) if path else None
+        background = [
+            asyncio.create_task(_watch_engine(app)),
+            asyncio.create_task(_probe_upstreams(client, settings.health_check_interval_s)),
+        ]
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            await _stop(background)
             await client.aclose()
+            if app.state.audit is not None:
+                app.state.audit.close()
 
     app = FastAPI(
         title="hrstack",
@@ -120,10 +128,45 @@ def create_app(settings: Settings, engine: EngineClient | None = None) -> FastAP
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.self_check = None
+    app.state.audit = None
     install_error_handlers(app)
-    paths = {domains[name].path: name for name in domains.names()}
-    app.middleware("http")(_request_id_middleware(app, metrics, paths))
     app.include_router(health.router)
     app.include_router(tasks.router)
     app.include_router(rank.router)
+    _guard(app, settings, metrics, {domains[name].path: name for name in domains.names()})
     return app
+
+
+def _guard(app: FastAPI, settings: Settings, metrics: Metrics, task_paths: dict[str, str]) -> None:
+    """Auth, admission, body limit and deadline around every route, and auth in the docs."""
+    keys = ApiKeys(settings.api_keys, settings.auth_open_paths)
+
+    def healthy_share() -> float:
+        service: TaskService | None = getattr(app.state, "service", None)
+        return 1.0 if service is None else service.engine.healthy_share()
+
+    admission = Admission(
+        settings.admission_limit(),
+        healthy_share=healthy_share,
+        retry_after_s=settings.admission_retry_after_s,
+        unavailable_retry_after_s=settings.retry_after_s,
+    )
+    metrics.admission_limit.set_function(admission.current_limit)
+    app.add_middleware(
+        EdgeMiddleware,
+        keys=keys,
+        admission=admission,
+        metrics=metrics,
+        task_paths=task_paths,
+        max_body_bytes=settings.max_body_bytes,
+        deadline_s=settings.request_deadline_s,
+    )
+    if keys.enabled:
+        build_schema = app.openapi
+
+        def openapi() -> dict[str, Any]:
+            if app.openapi_schema is None:
+                app.openapi_schema = document_security(build_schema(), keys.open_paths)
+            return app.openapi_schema
+
+        app.openapi = openapi  # type: ignore[method-assign]

@@ -3,6 +3,7 @@
 hrstack serve                      # vLLM (embedded SmolLM2 on CPU) + gateway on :8000
 UPSTREAM_URLS=http://gpu:8100 hrstack serve   # gateway only, in front of running vLLMs
 hrstack model prepare              # convert the embedded model once (make setup does it)
+hrstack audit impact --log runs/audit/rank.jsonl --demographics people.csv --by gender
 hrstack train ... / hrstack deploy ...         # training and deployment stages
 """
 
@@ -74,6 +75,7 @@ def _mount(module: str, name: str) -> None:
     app.add_typer(sub.app, name=name)
 
 
+_mount("server.audit.cli", "audit")
 _mount("training.cli", "train")
 _mount("deploy.cli", "deploy")
 

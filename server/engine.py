@@ -3,18 +3,24 @@
 ``EngineClient`` is what the service needs from an engine; unit tests fake it. The real one,
 ``OpenAIHTTPEngine``, speaks vLLM's OpenAI-compatible HTTP API to one or more upstreams and turns
 transport trouble into typed errors (503 unreachable, 504 timeout, 502 bad answer).
+
+Failover: a call that never reached its upstream, or whose upstream died mid-answer (connection
+refused or reset, a 5xx, a 429), is retried once on each other upstream before the client sees
+a 503. A read timeout is not retried: the attempt's time is spent, and the upstream is slow
+rather than gone. Generation has no side effects, so sending the same payload again is safe.
 """
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
 
-from server.errors import UpstreamBadResponse, UpstreamTimeout, UpstreamUnavailable
+from server.errors import GatewayError, UpstreamBadResponse, UpstreamTimeout, UpstreamUnavailable
+from server.upstreams import Upstream, UpstreamPool
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +36,33 @@ class EngineClient(Protocol):
 
     async def ready(self) -> bool: ...
 
+    def healthy_share(self) -> float:
+        """Share of the upstreams' capacity that is healthy now (admission scales with it)."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class EngineHooks:
+    """Where the engine reports what it sees; the app points these at its metrics."""
+
+    error: Callable[[str], None] = lambda kind: None
+    call: Callable[[str, str], None] = lambda url, outcome: None
+    failover: Callable[[str, str], None] = lambda url, kind: None
+    health: Callable[[str, bool], None] = lambda url, healthy: None
+
+
+class _Failed(Exception):
+    """One upstream call failed; ``retry`` says whether another upstream may take it."""
+
+    def __init__(self, kind: str, error: GatewayError, *, retry: bool, mark_down: bool) -> None:
+        super().__init__(kind)
+        self.kind, self.error, self.retry, self.mark_down = kind, error, retry, mark_down
+
+
 class OpenAIHTTPEngine:
-    """vLLM over HTTP. Picks the upstream with the fewest requests in flight from this gateway."""
+    """vLLM over HTTP: least-loaded healthy upstream first, failover to the others."""
 
     def __init__(
         self,
@@ -44,59 +72,82 @@ class OpenAIHTTPEngine:
         connect_timeout_s: float,
         retry_after_s: int,
         on_error: Callable[[str], None] | None = None,
+        hooks: EngineHooks | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not urls:
             raise ValueError("OpenAIHTTPEngine needs at least one upstream URL")
-        self.urls = list(urls)
-        self._in_flight = dict.fromkeys(self.urls, 0)
-        self._tiebreak = itertools.cycle(range(len(self.urls)))
+        self.hooks = hooks or EngineHooks()
+        self._on_error = on_error or self.hooks.error
+        self.pool = UpstreamPool(urls, on_health=self.hooks.health)
+        self.urls = [u.url for u in self.pool.upstreams]
         self._retry_after = {"Retry-After": str(retry_after_s)}
-        self._on_error = on_error or (lambda kind: None)
         timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
         # No connection-count cap here: admission control bounds concurrency, not the pool.
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
         self._client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
 
-    def _pick(self) -> str:
-        start = next(self._tiebreak)
-        order = self.urls[start:] + self.urls[:start]
-        return min(order, key=self._in_flight.__getitem__)
-
     async def chat(self, payload: dict[str, Any]) -> Completion:
-        url = self._pick()
-        self._in_flight[url] += 1
+        tried: set[str] = set()
+        upstream = self.pool.pick(tried)
+        while upstream is not None:
+            tried.add(upstream.url)
+            try:
+                completion = await self._call(upstream, payload)
+            except _Failed as failed:
+                self._on_error(failed.kind)
+                self.hooks.call(upstream.url, failed.kind)
+                if failed.mark_down:
+                    self.pool.mark(upstream, False, failed.error.message)
+                failed_url = upstream.url
+                upstream = self.pool.pick(tried) if failed.retry else None
+                if upstream is None:
+                    raise failed.error from failed.__cause__
+                self.hooks.failover(failed_url, failed.kind)
+                continue
+            self.hooks.call(upstream.url, "ok")
+            self.pool.mark(upstream, True)
+            return completion
+        raise UpstreamUnavailable("no upstream is configured", headers=self._retry_after)
+
+    async def _call(self, upstream: Upstream, payload: dict[str, Any]) -> Completion:
+        url = upstream.url
+        upstream.in_flight += 1
         try:
             response = await self._client.post(f"{url}/v1/chat/completions", json=payload)
+        except httpx.ConnectTimeout as exc:
+            what = "did not accept the connection in time"
+            raise self._unavailable(url, "connect_timeout", what) from exc
         except httpx.TimeoutException as exc:
-            self._on_error("timeout")
-            raise UpstreamTimeout(
+            error = UpstreamTimeout(
                 f"the model server at {url} did not answer in time ({type(exc).__name__}); "
                 "retry, or raise UPSTREAM_TIMEOUT_S"
-            ) from exc
+            )
+            raise _Failed("timeout", error, retry=False, mark_down=False) from exc
         except httpx.TransportError as exc:
-            self._on_error("unreachable")
-            raise UpstreamUnavailable(
-                f"the model server at {url} is unreachable ({type(exc).__name__}); retry shortly",
-                headers=self._retry_after,
-            ) from exc
+            what = f"is unreachable ({type(exc).__name__})"
+            raise self._unavailable(url, "unreachable", what) from exc
         finally:
-            self._in_flight[url] -= 1
+            upstream.in_flight -= 1
         return self._parse(url, response)
 
+    def _unavailable(self, url: str, kind: str, what: str, *, mark_down: bool = True) -> _Failed:
+        error = UpstreamUnavailable(
+            f"the model server at {url} {what}; retry shortly", headers=self._retry_after
+        )
+        return _Failed(kind, error, retry=True, mark_down=mark_down)
+
     def _parse(self, url: str, response: httpx.Response) -> Completion:
-        if response.status_code >= 500 or response.status_code == 429:
-            self._on_error(f"http_{response.status_code}")
-            raise UpstreamUnavailable(
-                f"the model server at {url} answered {response.status_code}; retry shortly",
-                headers=self._retry_after,
+        status = response.status_code
+        if status >= 500 or status == 429:
+            # 429 is the engine shedding load, not dying: try another without marking it down.
+            kind, what = f"http_{status}", f"answered {status}"
+            raise self._unavailable(url, kind, what, mark_down=status != 429)
+        if status != 200:
+            error = UpstreamBadResponse(
+                f"the model server at {url} rejected the request ({status}): {response.text[:300]}"
             )
-        if response.status_code != 200:
-            self._on_error(f"http_{response.status_code}")
-            raise UpstreamBadResponse(
-                f"the model server at {url} rejected the request ({response.status_code}): "
-                f"{response.text[:300]}"
-            )
+            raise _Failed(f"http_{status}", error, retry=False, mark_down=False)
         try:
             body = response.json()
             choice = body["choices"][0]
@@ -108,19 +159,24 @@ class OpenAIHTTPEngine:
                 completion_tokens=int(usage.get("completion_tokens", 0)),
             )
         except (ValueError, KeyError, IndexError, TypeError) as exc:
-            self._on_error("bad_body")
-            raise UpstreamBadResponse(f"the model server at {url} sent an unusable body") from exc
+            error = UpstreamBadResponse(f"the model server at {url} sent an unusable body")
+            raise _Failed("bad_body", error, retry=False, mark_down=False) from exc
 
     async def ready(self) -> bool:
-        """True when at least one upstream answers vLLM's /health with 200."""
-        for url in self.urls:
-            try:
-                response = await self._client.get(f"{url}/health", timeout=2.0)
-            except httpx.HTTPError:
-                continue
-            if response.status_code == 200:
-                return True
-        return False
+        """Probe every upstream's /health at once, record the results; True if any is up."""
+        await asyncio.gather(*(self._probe(u) for u in self.pool.upstreams))
+        return self.pool.any_healthy()
+
+    async def _probe(self, upstream: Upstream) -> None:
+        try:
+            response = await self._client.get(f"{upstream.url}/health", timeout=2.0)
+            ok, why = response.status_code == 200, f"/health answered {response.status_code}"
+        except httpx.HTTPError as exc:
+            ok, why = False, f"/health failed: {type(exc).__name__}"
+        self.pool.mark(upstream, ok, why)
+
+    def healthy_share(self) -> float:
+        return self.pool.healthy_share()
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -59,6 +59,14 @@ class UpstreamBadResponse(GatewayError):
     code = "upstream_bad_response"
 
 
+class AuditUnavailable(GatewayError):
+    """A rank decision could not be written to the audit log, so it is not answered."""
+
+    status_code = 503
+    type = "audit_unavailable"
+    code = "audit_unavailable"
+
+
 class AnswerInvalid(GatewayError):
     """Strict mode: the final attempt still failed validation; the body carries the report."""
 
@@ -98,6 +106,12 @@ async def _request_validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's 400 for a body it cannot decode (bytes that are not UTF-8): the same 422 as
+        # any other unreadable body, so clients see one status for "your body is bad".
+        message = "body: not valid JSON text (is it UTF-8?); send a JSON object"
+        body = error_body(message, "invalid_request_error", "invalid_request", "body")
+        return JSONResponse(body, status_code=422)
     body = error_body(str(exc.detail), "invalid_request_error", f"http_{exc.status_code}")
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 

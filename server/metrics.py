@@ -53,3 +53,60 @@ class Metrics:
             ["domain", "kind"],
             registry=r,
         )
+        # --- guard: auth, admission, deadlines and disconnects ---------------------------------
+        self.auth_failures = Counter(
+            "hrstack_auth_failures", "Requests refused for a missing or unknown key.", registry=r
+        )
+        self.rejected = Counter(
+            "hrstack_rejected",
+            "Requests refused before any work: overloaded, upstream_unavailable, body_too_large.",
+            ["reason"],
+            registry=r,
+        )
+        self.cancelled = Counter(
+            "hrstack_cancelled",
+            "Admitted requests stopped mid-way: client_disconnect or deadline.",
+            ["cause"],
+            registry=r,
+        )
+        self.admission_limit = Gauge(
+            "hrstack_admission_limit",
+            "Requests the gateway admits at once now (scaled to healthy upstreams).",
+            registry=r,
+        )
+        # --- upstreams --------------------------------------------------------------------------
+        self.upstream_healthy = Gauge(
+            "hrstack_upstream_healthy", "1 if the upstream passes health checks.", ["upstream"],
+            registry=r,
+        )  # fmt: skip
+        self.upstream_calls = Counter(
+            "hrstack_upstream_calls",
+            "Calls to each upstream by outcome (ok or an error kind).",
+            ["upstream", "outcome"],
+            registry=r,
+        )
+        self.failovers = Counter(
+            "hrstack_upstream_failovers",
+            "Calls retried on another upstream after this one failed, by error kind.",
+            ["upstream", "kind"],
+            registry=r,
+        )
+        # --- untrusted input, protected attributes, audit --------------------------------------
+        self.input_flags = Counter(
+            "hrstack_input_flags",
+            "Suspicious input found: prompt_injection, hidden_text, delimiter, copied_posting.",
+            ["kind"],
+            registry=r,
+        )
+        self.redactions = Counter(
+            "hrstack_redactions", "Protected-attribute spans redacted, by category.", ["category"],
+            registry=r,
+        )  # fmt: skip
+        self.audit_records = Counter(
+            "hrstack_audit_records", "Rank decisions written to the audit log.", registry=r
+        )
+        self.audit_failures = Counter(
+            "hrstack_audit_failures",
+            "Audit writes that failed (the request was refused with 503).",
+            registry=r,
+        )

@@ -6,6 +6,8 @@ training evaluation, so every path prompts and seeds the model the same way.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -90,3 +92,12 @@ def assemble_answer(domain: DomainConfig, completion: str) -> str:
     # The model continues after "1." and usually emits the space itself; either way the user
     # sees exactly one seed, "1. ", followed by the text.
     return (domain.seed + completion.lstrip(" \t")).rstrip()
+
+
+def prompt_version(domain: DomainConfig, rank_rules: RankRules) -> str:
+    """A short hash of everything that shapes the model's answer besides the request: prompts,
+    sampling, and the JSON schema. The audit log records it, so a decision can be traced to the
+    prompt that produced it after the YAML has moved on."""
+    shape = {"domain": domain.model_dump(mode="json"), "schema": rank_json_schema(rank_rules)}
+    digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()
+    return digest[:12]

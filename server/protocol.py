@@ -69,6 +69,11 @@ class RankRequest(BaseModel):
 
     job_description: LongText = Field(description="The job description as plain text.")
     candidate: LongText | None = Field(None, description="A single candidate's resume text.")
+    candidate_id: ShortText | None = Field(
+        None,
+        description="Your identifier for the single 'candidate' (default 'candidate'); the "
+        "audit log records it, and `hrstack audit impact` joins demographics on it.",
+    )
     candidates: list[CandidateIn] | None = Field(
         None, min_length=1, max_length=50, description="Several candidates, ranked by score."
     )
@@ -79,6 +84,8 @@ class RankRequest(BaseModel):
             raise ValueError(
                 "give exactly one of 'candidate' (one resume) or 'candidates' (a list)"
             )
+        if self.candidate_id is not None and self.candidates is not None:
+            raise ValueError("'candidate_id' goes with 'candidate'; in 'candidates' use each 'id'")
         if self.candidates is not None:
             ids = [c.id for c in self.candidates]
             if len(set(ids)) != len(ids):
@@ -89,7 +96,7 @@ class RankRequest(BaseModel):
         if self.candidates is not None:
             return self.candidates
         assert self.candidate is not None
-        return [CandidateIn(id="candidate", resume=self.candidate)]
+        return [CandidateIn(id=self.candidate_id or "candidate", resume=self.candidate)]
 
 
 class CheckReport(BaseModel):
@@ -110,6 +117,19 @@ class Usage(BaseModel):
     total_tokens: int = 0
 
 
+class InputFlag(BaseModel):
+    field: str = Field(description="The request field the finding is in.")
+    kind: str = Field(description="prompt_injection, hidden_text, delimiter or keyword_stuffing.")
+    pattern: str = Field(description="Which rule matched, e.g. ignore_instructions.")
+    excerpt: str = Field(description="What matched (invisible characters shown escaped).")
+
+
+class RedactionItem(BaseModel):
+    category: str = Field(description="name, contact, url, age, gender, religion, ...")
+    placeholder: str = Field(description="What the model read instead, e.g. [NAME].")
+    original: str = Field(description="The redacted text (only with include_redactions).")
+
+
 class TaskResponse(BaseModel):
     id: str = Field(description="Request id, also in the X-Request-ID header and the log.")
     domain: str
@@ -119,6 +139,11 @@ class TaskResponse(BaseModel):
     validation: ValidationReport
     attempts: int = Field(description="Attempts used, the first included.")
     usage: Usage = Field(description="Tokens summed over all attempts.")
+    flags: list[InputFlag] = Field(
+        default_factory=list,
+        description="Suspicious input: injection phrasing (neutralized before prompting), "
+        "hidden text, delimiter tags. Empty when nothing was found.",
+    )
 
 
 class ResumeGuidanceResponse(TaskResponse):
@@ -159,6 +184,15 @@ class RankResult(BaseModel):
     validation: ValidationReport
     attempts: int
     usage: Usage
+    flags: list[InputFlag] = Field(default_factory=list, description="As for other tasks.")
+    redacted: dict[str, int] = Field(
+        default_factory=dict,
+        description="Protected-attribute spans removed from the resume before ranking, counted "
+        "by category.",
+    )
+    redactions: list[RedactionItem] | None = Field(
+        None, description="What was redacted, only when ?include_redactions=true."
+    )
 
 
 class RankResponse(BaseModel):
@@ -168,6 +202,19 @@ class RankResponse(BaseModel):
     results: list[RankResult] = Field(description="Sorted by score, highest first; unscored last.")
     valid: bool = Field(description="Every result passed validation.")
     usage: Usage = Field(description="Tokens summed over all candidates and attempts.")
+
+
+class ErrorDetail(BaseModel):
+    message: str = Field(description="What is wrong, why, and what to do.")
+    type: str
+    param: str | None = Field(None, description="The offending field, e.g. body.resume.")
+    code: str
+
+
+class ErrorResponse(BaseModel):
+    """The one error shape of every endpoint (some codes add keys, e.g. ``reports``)."""
+
+    error: ErrorDetail
 
 
 class DomainInfo(BaseModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -22,6 +22,24 @@ from pydantic_settings import (
 
 from server.profiles import choose_profile, detect_vram_gib, load_profile
 from validators.config import configs_dir
+
+#: Fields that hold secrets: read from the environment (or arguments) only, never from YAML.
+SECRET_FIELDS = frozenset({"api_keys"})
+#: Shortest API key accepted: a short key can be guessed faster than it can be rotated.
+MIN_API_KEY_CHARS = 16
+#: Categories ``redact_categories`` accepts (server.redaction says what each one covers).
+REDACTION_CATEGORIES = (
+    "name",
+    "contact",
+    "url",
+    "age",
+    "gender",
+    "marital_status",
+    "nationality",
+    "religion",
+    "race_ethnicity",
+    "disability",
+)
 
 #: Engine fields a profile may set; ``None`` on the model means "the profile decides".
 ENGINE_FIELDS = (
@@ -127,6 +145,62 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("info", description="Log level for the gateway and launcher.")
 
+    # --- guard: auth, admission, deadlines ------------------------------------------------------
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Accepted API keys (API_KEYS, comma-separated; environment only). Empty: no "
+        "auth, for loopback development; set keys before exposing the port.",
+    )
+    auth_open_paths: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"],
+        description="Paths served without a key when API_KEYS is set: probes and scrapers often "
+        "cannot send one. Remove /metrics here to make the scrape authenticate.",
+    )
+    max_in_flight: int | None = Field(
+        None,
+        ge=1,
+        description="Task requests one gateway serves at once with every upstream healthy. "
+        "Unset: MAX_NUM_SEQS x the number of upstreams, so admitted work fits the engines' "
+        "batches instead of queueing inside vLLM.",
+    )
+    admission_retry_after_s: int = Field(
+        1, ge=1, description="Retry-After seconds on 429: a slot frees as soon as one answer ends."
+    )
+    max_body_bytes: int = Field(
+        2 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body (413 beyond it); 2 MiB holds 50 full-length resumes.",
+    )
+    request_deadline_s: float = Field(
+        120,
+        gt=0,
+        description="Whole-request deadline, retries included; beyond it 504 and the upstream "
+        "call is cancelled, so a stuck request cannot hold an admission slot.",
+    )
+    health_check_interval_s: float = Field(
+        2.0, gt=0, description="How often each upstream's /health is polled."
+    )
+
+    # --- untrusted input, protected attributes, audit -------------------------------------------
+    neutralize_injection: bool = Field(
+        True,
+        description="Replace sentences that match prompt-injection patterns with a marker "
+        "before prompting (they are always reported as flags).",
+    )
+    redact_categories: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(REDACTION_CATEGORIES),
+        description="Protected attributes removed from candidate text before ranking; empty "
+        "turns redaction off.",
+    )
+    audit_log_path: Path | None = Field(
+        Path("runs/audit/rank.jsonl"),
+        description="JSONL file every rank decision is appended to (fsynced before the "
+        "response); rotated files sit beside it.",
+    )
+    audit_max_bytes: int = Field(
+        64 * 1024 * 1024, ge=4096, description="Rotate the audit log when it grows past this."
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -136,10 +210,13 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=configs_dir() / "serve.yaml")
+        yaml_source = _SecretFreeYaml(settings_cls, yaml_file=configs_dir() / "serve.yaml")
         return init_settings, env_settings, yaml_source
 
-    @field_validator("upstream_urls", "engine_extra_args", mode="before")
+    @field_validator(
+        "upstream_urls", "engine_extra_args", "api_keys", "auth_open_paths", "redact_categories",
+        mode="before",
+    )  # fmt: skip
     @classmethod
     def _split(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -155,14 +232,49 @@ class Settings(BaseSettings):
                 raise ValueError(f"upstream URL {url!r} must start with http:// or https://")
         return [url.rstrip("/") for url in urls]
 
+    @field_validator("audit_log_path", mode="before")
+    @classmethod
+    def _off_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "off"):
+            return None
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _check_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for position, key in enumerate(keys, start=1):
+            if len(key.get_secret_value()) < MIN_API_KEY_CHARS:
+                raise ValueError(
+                    f"API key {position} has fewer than {MIN_API_KEY_CHARS} characters; "
+                    "generate one with `python -c 'import secrets; print(secrets.token_urlsafe())'`"
+                )
+        return keys
+
+    @field_validator("redact_categories")
+    @classmethod
+    def _check_categories(cls, categories: list[str]) -> list[str]:
+        if categories in (["none"], ["off"]):
+            return []
+        unknown = sorted(set(categories) - set(REDACTION_CATEGORIES))
+        if unknown:
+            raise ValueError(
+                f"unknown redaction categories {unknown}; known: {', '.join(REDACTION_CATEGORIES)}"
+            )
+        return categories
+
     @model_validator(mode="after")
     def _apply_profile(self) -> Settings:
         """Fill engine values nobody set from the profile, so env and CLI always win."""
-        if self.upstream_urls:
-            return self  # gateway only: the engine is someone else's
         if self.profile == "auto":
             self.profile = choose_profile(detect_vram_gib())
-        for key, value in load_profile(self.profile).items():
+        profile = load_profile(self.profile)
+        if self.upstream_urls:
+            # Gateway only: the engines are someone else's, but admission still needs their
+            # batch size; assume the profile's unless MAX_NUM_SEQS says what they run with.
+            if self.max_num_seqs is None:
+                self.max_num_seqs = profile.get("max_num_seqs")
+            return self
+        for key, value in profile.items():
             if key not in ENGINE_FIELDS:
                 raise ValueError(f"profile {self.profile!r} sets unknown engine key {key!r}")
             if getattr(self, key) is None:
@@ -182,3 +294,23 @@ class Settings(BaseSettings):
     def engine_urls(self) -> list[str]:
         """Where the gateway sends requests: the given upstreams or the engine it launched."""
         return self.upstream_urls or [f"http://{self.engine_host}:{self.engine_port}"]
+
+    def admission_limit(self) -> int:
+        """In-flight task requests with every upstream healthy: one per engine sequence."""
+        if self.max_in_flight is not None:
+            return self.max_in_flight
+        return (self.max_num_seqs or 1) * len(self.engine_urls())
+
+
+class _SecretFreeYaml(YamlConfigSettingsSource):
+    """serve.yaml is committed to git: a secret there would be published, so it is refused."""
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        leaked = sorted(SECRET_FIELDS & set(values))
+        if leaked:
+            raise ValueError(
+                f"serve.yaml sets {', '.join(leaked)}: secrets come from the environment only "
+                "(API_KEYS=...); remove the key from the file"
+            )
+        return values

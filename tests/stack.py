@@ -72,12 +72,12 @@ def start_vllm(settings: Settings, log_path: Path) -> tuple[subprocess.Popen[byt
 
 
 def start_gateway(
-    upstream_url: str, port: int, log_path: Path, env: dict[str, str] | None = None
+    upstream_url: str | list[str], port: int, log_path: Path, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    cmd = [
-        str(Path(sys.executable).parent / "hrstack"), "serve",
-        "--upstream", upstream_url, "--port", str(port),
-    ]  # fmt: skip
+    urls = [upstream_url] if isinstance(upstream_url, str) else upstream_url
+    cmd = [str(Path(sys.executable).parent / "hrstack"), "serve", "--port", str(port)]
+    for url in urls:
+        cmd += ["--upstream", url]
     full_env = {**os.environ, "HOST": "127.0.0.1", **(env or {})}
     with open(log_path, "wb") as out:
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=full_env)

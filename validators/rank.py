@@ -22,6 +22,11 @@ none:
   ``generic_words``, with the inputs, so a reason copied from a prompt example fails.
 
 Without context (or with neither key) these checks pass with detail "no context".
+
+* no protected attributes: no reason uses a word of the configured ``protected_terms`` (gender,
+  age, marital status, nationality, religion, ...), whatever the inputs say: a decision that
+  cites one is one a hiring audit must reject, even when the resume volunteered it. This check
+  needs no context, and passes vacuously when there are no reasons (``reasons_count`` fails).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any
 
 from validators.base import Check, ValidationResult
 from validators.checks import collapse_spaces, occurs_as_word, skipped, specific_words
+from validators.protected import protected_mentions
 from validators.rules import RankRules
 
 DOMAIN = "rank"
@@ -47,7 +53,10 @@ CHECKS = (
     "reasons_not_copied",
     "reasons_grounded",
     "reasons_specific",
+    "reasons_no_protected_attributes",
 )
+#: The checks that compare reasons with each other and the inputs (skipped without reasons).
+CONTENT_CHECKS = CHECKS[6:10]
 KEYS = frozenset({"decision", "score", "reasons"})
 DECISIONS = ("shortlist", "reject")
 CONTEXT_KEYS = ("job_description", "candidate")
@@ -77,6 +86,7 @@ def validate(
         _decision_matches_score(decision, score, rules.shortlist_min_score),
         _reasons_count(obj, rules),
         *_reason_content_checks(reasons, rules, _haystack(context)),
+        _no_protected_attributes(reasons, rules.protected_terms),
     )
     return ValidationResult(
         DOMAIN, checks, {"decision": decision, "score": score, "reasons": reasons}
@@ -98,6 +108,7 @@ def requirements(rules: RankRules) -> list[str]:
         "the job description or candidate text.",
         "Every reason shares at least one specific word (4+ letters, not generic like "
         "'candidate' or 'experience') with the job description or candidate text.",
+        "No reason mentions a protected attribute (" + ", ".join(rules.protected_terms) + ").",
     ]
 
 
@@ -194,7 +205,7 @@ def _reason_content_checks(reasons: Any, rules: RankRules, haystack: str | None)
     """``reasons_valid``, ``_not_copied``, ``_grounded`` and ``_specific``, in that order."""
     if not isinstance(reasons, list):
         why = "'reasons' is not a list"
-        return [skipped(name, why) for name in CHECKS[6:]]
+        return [skipped(name, why) for name in CONTENT_CHECKS]
     # Only well-formed reasons are compared with the inputs: the rest already fail
     # reasons_count / reasons_valid, and this bounds the work on runaway output.
     texts = [
@@ -304,3 +315,16 @@ def _specific(reasons: list[str], haystack: str, generic: frozenset[str]) -> Che
                 "reasons_specific", False, f"reason {position} cites nothing from the inputs"
             )
     return Check("reasons_specific", True, "every reason cites a word from the inputs")
+
+
+def _no_protected_attributes(reasons: Any, terms: Mapping[str, frozenset[str]]) -> Check:
+    name = "reasons_no_protected_attributes"
+    if isinstance(reasons, str):
+        reasons = [reasons]
+    texts = [r for r in reasons if isinstance(r, str)] if isinstance(reasons, list) else []
+    for position, reason in enumerate(texts, start=1):
+        mentions = protected_mentions(reason, terms)
+        if mentions:
+            shown = ", ".join(f"{category} ({term!r})" for category, term in mentions)
+            return Check(name, False, f"reason {position} mentions {shown:.120}")
+    return Check(name, True, "no reason mentions a protected attribute")

@@ -123,10 +123,31 @@ class RankRules(_Rules):
         ),
     )
 
+    protected_terms: dict[str, frozenset[str]] = Field(
+        description=(
+            "Words and phrases that name a protected attribute, by category (gender, age, "
+            "religion, ...). A reason using one fails: a hiring decision may not rest on them. "
+            "The gateway redacts the same words from candidate text before ranking."
+        ),
+    )
+
     @field_validator("grounding_stopwords", "generic_words")
     @classmethod
     def _casefold_stopwords(cls, words: frozenset[str]) -> frozenset[str]:
         return frozenset(word.casefold() for word in words)
+
+    @field_validator("protected_terms")
+    @classmethod
+    def _casefold_terms(cls, terms: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+        empty = sorted(category for category, words in terms.items() if not words)
+        if empty:
+            raise ValueError(
+                f"protected_terms categories {empty} list no words; list some or drop the key"
+            )
+        return {
+            category: frozenset(" ".join(word.casefold().split()) for word in words)
+            for category, words in terms.items()
+        }
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> Self:

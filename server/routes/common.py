@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 
+from server import untrusted
 from server.errors import AnswerInvalid
 from server.protocol import (
     CheckReport,
+    InputFlag,
     TaskResponse,
     Usage,
     ValidationReport,
@@ -21,47 +24,50 @@ from validators import ValidationResult
 R = TypeVar("R", bound=TaskResponse)
 
 
+@dataclass(frozen=True, slots=True)
 class TaskOptions:
     """Per-request knobs, from the query string or headers."""
 
-    def __init__(
-        self,
-        strict: Annotated[
-            bool,
-            Query(description="Turn a final validation failure into a 422 carrying the report."),
-        ] = False,
-        x_hrstack_strict: Annotated[
-            bool | None,
-            Header(description="Same as ?strict=true, for clients that prefer headers."),
-        ] = None,
-        max_attempts: Annotated[
-            int | None,
-            Query(ge=1, le=10, description="Lower the domain's attempt budget for this request."),
-        ] = None,
-        seed: Annotated[
-            int | None,
-            Query(
-                ge=0, le=2**31 - 1, description="Sampling seed of the first attempt (reproducible)."
-            ),
-        ] = None,
-    ) -> None:
-        self.strict = strict or bool(x_hrstack_strict)
-        self.max_attempts = max_attempts
-        self.seed = seed
+    strict: bool
+    max_attempts: int | None
+    seed: int | None
 
 
-def get_service(request: Request) -> TaskService:
+# Dependencies are coroutines on purpose: FastAPI runs plain-def dependencies in its thread
+# pool, and three thread hops per request were most of the gateway's added latency.
+async def task_options(
+    strict: Annotated[
+        bool,
+        Query(description="Turn a final validation failure into a 422 carrying the report."),
+    ] = False,
+    x_hrstack_strict: Annotated[
+        bool | None,
+        Header(description="Same as ?strict=true, for clients that prefer headers."),
+    ] = None,
+    max_attempts: Annotated[
+        int | None,
+        Query(ge=1, le=10, description="Lower the domain's attempt budget for this request."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        Query(ge=0, le=2**31 - 1, description="Sampling seed of the first attempt (reproducible)."),
+    ] = None,
+) -> TaskOptions:
+    return TaskOptions(strict or bool(x_hrstack_strict), max_attempts, seed)
+
+
+async def get_service(request: Request) -> TaskService:
     service: TaskService = request.app.state.service
     return service
 
 
-def request_id(request: Request) -> str:
+async def request_id(request: Request) -> str:
     rid: str = request.state.request_id
     return rid
 
 
 ServiceDep = Annotated[TaskService, Depends(get_service)]
-OptionsDep = Annotated[TaskOptions, Depends()]
+OptionsDep = Annotated[TaskOptions, Depends(task_options)]
 RequestIdDep = Annotated[str, Depends(request_id)]
 
 
@@ -71,6 +77,14 @@ def to_report(result: ValidationResult) -> ValidationReport:
         checks=[CheckReport(name=c.name, ok=c.ok, detail=c.detail) for c in result.checks],
         failed=result.failed,
     )
+
+
+def flags_of(outcome: Outcome) -> list[InputFlag]:
+    return [flag_report(flag) for flag in outcome.flags]
+
+
+def flag_report(flag: untrusted.InputFlag) -> InputFlag:
+    return InputFlag(field=flag.field, kind=flag.kind, pattern=flag.pattern, excerpt=flag.excerpt)
 
 
 def usage_of(outcome: Outcome) -> Usage:
@@ -115,5 +129,6 @@ async def answer(
         validation=report,
         attempts=outcome.attempts,
         usage=usage_of(outcome),
+        flags=flags_of(outcome),
         **parsed_fields(response_cls, dict(outcome.result.parsed)),
     )

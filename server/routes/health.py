@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from server.protocol import DomainInfo
+from server.protocol import DomainInfo, ErrorResponse
 from validators.registry import REQUIREMENTS
 
-router = APIRouter(tags=["operations"])
+#: 401 only where API_KEYS is set and the path is not in AUTH_OPEN_PATHS.
+router = APIRouter(
+    tags=["operations"],
+    responses={401: {"model": ErrorResponse, "description": "A key is required and was not sent."}},
+)
 
 
 @router.get("/healthz", summary="The gateway process is alive")
@@ -17,7 +21,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/readyz", summary="The engine is up and enforces the rank schema; else 503")
+@router.get(
+    "/readyz",
+    summary="The engine is up and enforces the rank schema; else 503",
+    responses={503: {"description": "Not ready yet; see Retry-After and the body."}},
+)
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     engine_ok = await state.service.engine.ready()
@@ -33,7 +41,7 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
 async def metrics(request: Request) -> Response:
     return Response(
         generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST

@@ -1,23 +1,31 @@
-"""POST /v1/rank: one candidate or a batch against one job description, sorted by score."""
+"""POST /v1/rank: one candidate or a batch against one job description, sorted by score.
+
+Every decision answered with 200 is first appended to the audit log and fsynced; if that
+fails the request is refused (503) instead: no answered decision goes unrecorded.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request
 
-from server.protocol import RankRequest, RankResponse, RankResult, Usage
+from server.audit.log import AuditLog, AuditWriteError
+from server.audit.records import decision_record
+from server.errors import AuditUnavailable
+from server.protocol import CandidateIn, RankRequest, RankResponse, RankResult, RedactionItem, Usage
 from server.routes.common import (
     OptionsDep,
     RequestIdDep,
     ServiceDep,
+    flags_of,
     reject_if_strict,
     to_report,
     usage_of,
 )
 from server.routes.tasks import ERRORS
+from server.service import RankOutcome, TaskService
 
 router = APIRouter(prefix="/v1", tags=["rank"], responses=ERRORS)
 
@@ -38,53 +46,111 @@ def _sort_key(result: RankResult) -> tuple[bool, float]:
     return (result.score is None, -(result.score or 0.0))
 
 
+def _result(candidate: CandidateIn, ranked: RankOutcome, include_redactions: bool) -> RankResult:
+    outcome, redacted = ranked.outcome, ranked.redacted
+    decision, score, reasons = _parsed(outcome.result.parsed)
+    items = redacted.items if redacted is not None else ()
+    return RankResult(
+        candidate_id=candidate.id,
+        decision=decision,
+        score=score,
+        reasons=reasons,
+        text=outcome.text,
+        valid=outcome.result.ok,
+        validation=to_report(outcome.result),
+        attempts=outcome.attempts,
+        usage=usage_of(outcome),
+        flags=flags_of(outcome),
+        redacted=redacted.counts() if redacted is not None else {},
+        redactions=[
+            RedactionItem(category=i.category, placeholder=i.placeholder, original=i.original)
+            for i in items
+        ]
+        if include_redactions
+        else None,
+    )
+
+
+def _total(results: list[RankResult]) -> Usage:
+    prompt = sum(r.usage.prompt_tokens for r in results)
+    completion = sum(r.usage.completion_tokens for r in results)
+    total = prompt + completion
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+
+
+def _concurrency(request: Request, candidates: int, batch_concurrency: int) -> int:
+    """Candidates run at once: as many admission slots as the request could take now."""
+    wanted = min(candidates, batch_concurrency)
+    ticket = getattr(request.state, "admission", None)
+    return wanted if ticket is None else ticket.grow(wanted)
+
+
+async def _record(
+    request: Request, service: TaskService, body: RankRequest, results: list[RankResult], rid: str
+) -> None:
+    audit: AuditLog | None = request.app.state.audit
+    if audit is None:
+        return
+    resumes = {c.id: c.resume for c in body.candidate_list()}
+    records = [
+        decision_record(
+            result,
+            request_id=rid,
+            model=service.model,
+            prompt_version=service.prompt_version,
+            job_description=body.job_description,
+            resume=resumes[result.candidate_id],
+        )
+        for result in results
+    ]
+    try:
+        await audit.append_async(records)
+    except AuditWriteError as exc:
+        service.metrics.audit_failures.inc()
+        raise AuditUnavailable(
+            f"the decision could not be recorded ({exc.strerror}); it is not answered unrecorded. "
+            "Retry after the Retry-After delay",
+            headers={"Retry-After": str(request.app.state.settings.retry_after_s)},
+        ) from exc
+    service.metrics.audit_records.inc(len(records))
+
+
 @router.post("/rank", summary="Shortlist or reject candidates with a score and grounded reasons")
 async def rank(
-    body: RankRequest, service: ServiceDep, options: OptionsDep, rid: RequestIdDep
+    body: RankRequest,
+    request: Request,
+    service: ServiceDep,
+    options: OptionsDep,
+    rid: RequestIdDep,
+    include_redactions: Annotated[
+        bool, Query(description="Return what was redacted from each resume (it is never logged).")
+    ] = False,
 ) -> RankResponse:
     candidates = body.candidate_list()
-    outcomes = await asyncio.gather(
-        *(
-            service.rank_one(
-                body.job_description, c.resume, max_attempts=options.max_attempts, seed=options.seed
-            )
-            for c in candidates
-        )
+    concurrency = _concurrency(
+        request, len(candidates), request.app.state.settings.batch_concurrency
     )
-    results = []
-    for candidate, outcome in zip(candidates, outcomes, strict=True):
-        decision, score, reasons = _parsed(outcome.result.parsed)
-        results.append(
-            RankResult(
-                candidate_id=candidate.id,
-                decision=decision,
-                score=score,
-                reasons=reasons,
-                text=outcome.text,
-                valid=outcome.result.ok,
-                validation=to_report(outcome.result),
-                attempts=outcome.attempts,
-                usage=usage_of(outcome),
-            )
-        )
-    reject_if_strict(
-        options,
-        "rank",
-        [
-            {"candidate_id": r.candidate_id, "validation": r.validation.model_dump()}
-            for r in results
-        ],
+    ranked = await service.rank(
+        body.job_description,
+        [c.resume for c in candidates],
+        concurrency=concurrency,
+        max_attempts=options.max_attempts,
+        seed=options.seed,
     )
+    results = [
+        _result(candidate, outcome, include_redactions)
+        for candidate, outcome in zip(candidates, ranked, strict=True)
+    ]
+    reports = [
+        {"candidate_id": r.candidate_id, "validation": r.validation.model_dump()} for r in results
+    ]
+    reject_if_strict(options, "rank", reports)
+    await _record(request, service, body, results, rid)
     results.sort(key=_sort_key)
-    total = Usage(
-        prompt_tokens=sum(r.usage.prompt_tokens for r in results),
-        completion_tokens=sum(r.usage.completion_tokens for r in results),
-    )
-    total.total_tokens = total.prompt_tokens + total.completion_tokens
     return RankResponse(
         id=rid,
         model=service.model,
         results=results,
         valid=all(r.valid for r in results),
-        usage=total,
+        usage=_total(results),
     )

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from server.protocol import (
     AtsKeywordsRequest,
     AtsKeywordsResponse,
+    ErrorResponse,
     JobDescriptionRequest,
     JobDescriptionResponse,
     MatchRequest,
@@ -20,11 +21,29 @@ from server.protocol import (
 )
 from server.routes.common import OptionsDep, RequestIdDep, ServiceDep, answer
 
+#: Every status a task route can answer besides 200, so clients (and the schemathesis run in
+#: the tests) can rely on the document: nothing outside this list is ever sent.
 ERRORS: dict[int | str, dict[str, Any]] = {
-    422: {"description": "Bad input (field and reason), or strict mode and the answer failed."},
-    502: {"description": "The model server sent an unusable answer."},
-    503: {"description": "The model server is unreachable or not ready; see Retry-After."},
-    504: {"description": "The model server did not answer in time."},
+    401: {"model": ErrorResponse, "description": "API_KEYS is set and no valid key was sent."},
+    413: {"model": ErrorResponse, "description": "The body is over MAX_BODY_BYTES."},
+    422: {
+        "model": ErrorResponse,
+        "description": "Bad input (field and reason), or strict mode and the answer failed.",
+    },
+    429: {
+        "model": ErrorResponse,
+        "description": "The gateway is at its admission limit; retry after Retry-After seconds.",
+    },
+    502: {"model": ErrorResponse, "description": "The model server sent an unusable answer."},
+    503: {
+        "model": ErrorResponse,
+        "description": "No model server is healthy or reachable, or the audit log cannot be "
+        "written; see Retry-After.",
+    },
+    504: {
+        "model": ErrorResponse,
+        "description": "The model server did not answer in time, or the request deadline passed.",
+    },
 }
 
 router = APIRouter(prefix="/v1", tags=["tasks"], responses=ERRORS)

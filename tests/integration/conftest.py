@@ -37,11 +37,16 @@ class VLLMServer:
     startup_s: float
 
 
+#: The session gateway runs with auth on, as a deployment should; tests send this key.
+API_KEY = "integration-test-key-0123456789"
+
+
 @dataclass
 class Gateway:
     url: str
     log_path: Path
     readyz_before_engine: int
+    audit_path: Path
 
 
 @dataclass
@@ -76,7 +81,9 @@ def gateway(
     ports: Ports, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateway]:
     log_path = tmp_path_factory.mktemp("gateway") / "gateway.log"
-    proc = start_gateway(f"http://127.0.0.1:{ports.vllm}", ports.gateway, log_path)
+    audit_path = log_path.parent / "audit" / "rank.jsonl"
+    env = {"API_KEYS": API_KEY, "AUDIT_LOG_PATH": str(audit_path)}
+    proc = start_gateway(f"http://127.0.0.1:{ports.vllm}", ports.gateway, log_path, env)
     url = f"http://127.0.0.1:{ports.gateway}"
     try:
         try:
@@ -86,12 +93,13 @@ def gateway(
             wait_http(f"{url}/readyz", proc, log_path, 180)
         except StackError as exc:
             pytest.fail(str(exc))
-        yield Gateway(url=url, log_path=log_path, readyz_before_engine=before)
+        yield Gateway(url, log_path, before, audit_path)
     finally:
         stop_process(proc)
 
 
 @pytest.fixture(scope="session")
 def client(gateway: Gateway) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=gateway.url, timeout=300) as c:
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    with httpx.Client(base_url=gateway.url, timeout=300, headers=headers) as c:
         yield c

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ class FakeEngine:
     ) -> None:
         self.replies = replies if replies is not None else []
         self.is_ready = ready
+        self.share = 1.0
         self.payloads: list[dict[str, Any]] = []
         self.closed = False
 
@@ -47,6 +49,9 @@ class FakeEngine:
     async def ready(self) -> bool:
         return self.is_ready
 
+    def healthy_share(self) -> float:
+        return self.share
+
     async def aclose(self) -> None:
         self.closed = True
 
@@ -58,10 +63,12 @@ def gateway_settings(**overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def make_client() -> Iterator[Callable[..., TestClient]]:
+def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+    """A client around the real app; the audit log goes to the test's own folder."""
     clients: list[TestClient] = []
 
     def make(engine: FakeEngine, **settings: Any) -> TestClient:
+        settings.setdefault("audit_log_path", tmp_path / "audit" / "rank.jsonl")
         client = TestClient(create_app(gateway_settings(**settings), engine=engine))
         client.__enter__()
         clients.append(client)

@@ -41,6 +41,11 @@ TEST_RULES = ValidatorRules.model_validate(
             "copied_min_chars": 30,
             "grounding_stopwords": ["I", "Candidate"],
             "generic_words": ["candidate", "experience", "years", "strong", "has", "with"],
+            "protected_terms": {
+                "gender": ["she", "he", "his", "her", "non-binary"],
+                "age": ["young", "years old"],
+                "religion": ["catholic"],
+            },
         },
     }
 )

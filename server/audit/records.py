@@ -1,0 +1,47 @@
+"""The shape of one audit record: enough to reconstruct and review a decision, no raw PII.
+
+The resume and job text are not stored, only their SHA-256 (``input_hash`` over both, and
+``job_hash`` for grouping decisions by job), so a record can be matched to the documents the
+employer keeps without the log becoming a second copy of every resume. Redactions are counted
+by category, never listed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from server.protocol import RankResult
+
+
+def sha256(*parts: str) -> str:
+    digest = hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return f"sha256:{digest}"
+
+
+def decision_record(
+    result: RankResult,
+    *,
+    request_id: str,
+    model: str,
+    prompt_version: str,
+    job_description: str,
+    resume: str,
+) -> dict[str, Any]:
+    return {
+        "request_id": request_id,
+        "candidate_id": result.candidate_id,
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "model": model,
+        "prompt_version": prompt_version,
+        "input_hash": sha256(job_description, resume),
+        "job_hash": sha256(job_description),
+        "decision": result.decision,
+        "score": result.score,
+        "reasons": result.reasons,
+        "flags": [flag.model_dump() for flag in result.flags],
+        "redacted": result.redacted,
+        "validation": {"ok": result.valid, "failed": result.validation.failed},
+        "attempts": result.attempts,
+    }

@@ -1,0 +1,89 @@
+"""Auth, audit and cancellation on the live stack (the session gateway runs with API_KEYS set)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from server.audit.log import read_records
+from tests.integration.conftest import API_KEY
+from tests.integration.test_gateway import JD, RESUME, WEAK
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _sample(url: str, name: str, **labels: str) -> float:
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+def test_no_key_is_401_and_probes_stay_open(gateway):
+    response = httpx.post(f"{gateway.url}/v1/rank", json={"job_description": JD, "candidate": WEAK})
+    assert response.status_code == 401
+    assert httpx.get(f"{gateway.url}/readyz").status_code == 200
+
+
+def test_each_answered_decision_is_one_audit_line(gateway, client):
+    body = {
+        "job_description": JD,
+        "candidates": [
+            {"id": "audit-strong", "resume": RESUME},
+            {"id": "audit-weak", "resume": WEAK},
+        ],
+    }
+    response = client.post("/v1/rank?max_attempts=1", json=body, headers={"X-Request-ID": "aud-1"})
+    assert response.status_code == 200
+    records = [r for r in read_records(gateway.audit_path) if r["request_id"] == "aud-1"]
+    assert sorted(r["candidate_id"] for r in records) == ["audit-strong", "audit-weak"]
+    by_id = {r["candidate_id"]: r for r in records}
+    for result in response.json()["results"]:
+        record = by_id[result["candidate_id"]]
+        assert (record["decision"], record["score"]) == (result["decision"], result["score"])
+        assert record["model"] == "hrstack" and record["redacted"] == result["redacted"]
+    assert "Jane" not in gateway.audit_path.read_text(), "the candidate's name is not logged"
+
+
+def test_a_client_that_hangs_up_stops_the_generation_in_vllm(vllm_server, gateway):
+    """Hang up once vLLM is generating: the gateway cancels its call, vLLM drops the request.
+
+    A job description runs to ~250 tokens (a full answer takes many seconds on CPU); after the
+    hang-up vLLM must have no request running within a few seconds, and have produced far fewer
+    tokens than a full answer.
+    """
+
+    def vllm(name: str) -> float:
+        return _sample(vllm_server.url, name)
+
+    async def hang_up_mid_answer() -> None:
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        body = {"title": "Data Analyst", "company": "Acme Retail", "details": "SQL, Tableau"}
+        async with httpx.AsyncClient(base_url=gateway.url, headers=headers, timeout=120) as c:
+            call = asyncio.ensure_future(c.post("/v1/job-description?max_attempts=1", json=body))
+            deadline = time.monotonic() + 60
+            while vllm("vllm:num_requests_running") < 1 and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            assert vllm("vllm:num_requests_running") >= 1, "the request never reached vLLM"
+            await asyncio.sleep(0.5)
+            call.cancel()  # the client goes away: httpx closes the connection
+            with contextlib.suppress(asyncio.CancelledError):
+                await call
+
+    tokens_before = vllm("vllm:generation_tokens_total")
+    cancelled = _sample(gateway.url, "hrstack_cancelled_total", cause="client_disconnect")
+    asyncio.run(hang_up_mid_answer())
+    deadline = time.monotonic() + 5
+    while vllm("vllm:num_requests_running") > 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert vllm("vllm:num_requests_running") == 0, "vLLM is still generating for nobody"
+    assert vllm("vllm:generation_tokens_total") - tokens_before < 150
+    after = _sample(gateway.url, "hrstack_cancelled_total", cause="client_disconnect")
+    assert after == cancelled + 1

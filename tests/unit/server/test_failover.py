@@ -1,0 +1,130 @@
+"""Several upstreams: health marks, least-loaded routing, and failover when one dies."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from server.engine import EngineHooks, OpenAIHTTPEngine
+from server.errors import UpstreamTimeout, UpstreamUnavailable
+from server.upstreams import UpstreamPool
+from tests.unit.server.test_engine import OK_BODY
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.failovers: list[tuple[str, str]] = []
+        self.health: list[tuple[str, bool]] = []
+
+    def hooks(self) -> EngineHooks:
+        return EngineHooks(
+            call=lambda url, outcome: self.calls.append((url, outcome)),
+            failover=lambda url, kind: self.failovers.append((url, kind)),
+            health=lambda url, healthy: self.health.append((url, healthy)),
+        )
+
+
+def _engine(handler: Handler, recorder: Recorder, urls=("http://u1", "http://u2")):
+    return OpenAIHTTPEngine(
+        list(urls), timeout_s=1, connect_timeout_s=1, retry_after_s=3,
+        hooks=recorder.hooks(), transport=httpx.MockTransport(handler),
+    )  # fmt: skip
+
+
+def dies_on(host: str, exc: Exception) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == host:
+            raise exc
+        return httpx.Response(200, json=OK_BODY)
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ConnectError("refused"),
+        httpx.RemoteProtocolError("server disconnected without sending a response"),
+        httpx.ReadError("connection reset by peer"),
+        httpx.ConnectTimeout("no accept"),
+    ],
+    ids=["refused", "died-mid-answer", "reset", "connect-timeout"],
+)
+def test_a_call_whose_upstream_dies_is_answered_by_another(failure):
+    recorder = Recorder()
+    engine = _engine(dies_on("u1", failure), recorder)
+
+    async def both() -> list[str]:
+        return [(await engine.chat({})).text for _ in range(2)]
+
+    assert asyncio.run(both()) == ["hi", "hi"]
+    assert recorder.failovers and recorder.failovers[0][0] == "http://u1"
+    assert ("http://u1", False) in recorder.health, "the dead upstream is marked down"
+    assert engine.healthy_share() == 0.5
+    assert recorder.calls[-1] == ("http://u2", "ok"), "later calls go to the healthy one"
+
+
+def test_upstream_5xx_fails_over_and_429_does_not_mark_down():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429 if request.url.host == "u1" else 200, json=OK_BODY)
+
+    recorder = Recorder()
+    engine = _engine(handler, recorder)
+    for _ in range(2):
+        assert asyncio.run(engine.chat({})).text == "hi"
+    assert engine.healthy_share() == 1.0
+
+
+def test_read_timeout_is_not_retried_elsewhere():
+    recorder = Recorder()
+    engine = _engine(dies_on("u1", httpx.ReadTimeout("slow")), recorder, urls=("http://u1",))
+    with pytest.raises(UpstreamTimeout):
+        asyncio.run(engine.chat({}))
+    assert recorder.failovers == [] and engine.healthy_share() == 1.0
+
+
+def test_every_upstream_failing_is_one_clean_503():
+    recorder = Recorder()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    engine = _engine(handler, recorder)
+    with pytest.raises(UpstreamUnavailable) as info:
+        asyncio.run(engine.chat({}))
+    assert info.value.headers == {"Retry-After": "3"}
+    assert len(recorder.calls) == 2, "each upstream tried once, no more"
+    assert engine.healthy_share() == 0.0
+
+
+def test_probe_marks_down_and_back_up():
+    alive = {"u1": True, "u2": False}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200 if alive[request.url.host] else 503)
+
+    recorder = Recorder()
+    engine = _engine(handler, recorder)
+    assert asyncio.run(engine.ready()) is True
+    assert engine.healthy_share() == 0.5
+    alive["u2"] = True
+    asyncio.run(engine.ready())
+    assert engine.healthy_share() == 1.0
+    assert recorder.health[-2:] == [("http://u2", False), ("http://u2", True)]
+
+
+def test_routing_prefers_healthy_then_least_loaded():
+    pool = UpstreamPool(["http://a", "http://b", "http://c"])
+    a, b, c = pool.upstreams
+    a.in_flight, b.in_flight, c.in_flight = 2, 0, 1
+    pool.mark(b, False, "down")
+    picks = {pool.pick(set()).url for _ in range(6)}  # type: ignore[union-attr]
+    assert picks == {"http://c"}
+    assert pool.pick({"http://a", "http://c"}) is b, "a down upstream is the last resort"
+    assert pool.pick({"http://a", "http://b", "http://c"}) is None
