@@ -61,6 +61,10 @@ class _Failed(Exception):
         self.kind, self.error, self.retry, self.mark_down = kind, error, retry, mark_down
 
 
+#: Seconds an idle upstream connection is reused; under vLLM's default 5 s keep-alive.
+UPSTREAM_IDLE_S = 2.0
+
+
 class OpenAIHTTPEngine:
     """vLLM over HTTP: least-loaded healthy upstream first, failover to the others."""
 
@@ -84,7 +88,11 @@ class OpenAIHTTPEngine:
         self._retry_after = {"Retry-After": str(retry_after_s)}
         timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
         # No connection-count cap here: admission control bounds concurrency, not the pool.
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+        # Idle connections expire before vLLM's own keep-alive (VLLM_HTTP_TIMEOUT_KEEP_ALIVE,
+        # 5 s) closes them, so a request is never sent on a socket the engine is closing.
+        limits = httpx.Limits(
+            max_connections=None, max_keepalive_connections=64, keepalive_expiry=UPSTREAM_IDLE_S
+        )
         self._client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
 
     async def chat(self, payload: dict[str, Any]) -> Completion:

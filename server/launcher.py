@@ -132,12 +132,19 @@ async def _announce_when_ready(
     return 0
 
 
-async def _serve(settings: Settings, engine: subprocess.Popen[bytes] | None) -> int:
-    app = create_app(settings)
-    config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level
+def uvicorn_config(settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_keep_alive=settings.keep_alive_timeout_s,
     )
-    server = uvicorn.Server(config)  # handles SIGINT/SIGTERM: sets should_exit and drains
+
+
+async def _serve(settings: Settings, engine: subprocess.Popen[bytes] | None) -> int:
+    # uvicorn handles SIGINT/SIGTERM: it sets should_exit and drains.
+    server = uvicorn.Server(uvicorn_config(settings))
     watcher = asyncio.create_task(_announce_when_ready(settings, server, engine))
     await server.serve()
     code = await watcher if watcher.done() else 0

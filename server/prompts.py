@@ -54,6 +54,23 @@ def rank_json_schema(rules: RankRules) -> dict[str, Any]:
     }
 
 
+#: Characters allowed for the score in the worst-case estimate: JSON numbers are unbounded in
+#: the grammar, and a model that spins on digits is the one risk the schema cannot close.
+SCORE_CHARS = 24
+
+
+def rank_answer_max_chars(rules: RankRules) -> int:
+    """The longest compact-JSON rank answer the schema admits (ASCII text, score of
+    ``SCORE_CHARS``). A token is at least one character, so a ``max_tokens`` at or above this
+    never cuts a well-formed answer off mid-JSON, which would leave the client with no decision."""
+    longest = {
+        "decision": "shortlist",
+        "score": 0,
+        "reasons": ["x" * rules.max_reason_chars] * rules.max_reasons,
+    }
+    return len(json.dumps(longest, separators=(",", ":"))) - 1 + SCORE_CHARS
+
+
 def build_payload(
     domain: DomainConfig,
     fields: Mapping[str, str | None],

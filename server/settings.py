@@ -124,9 +124,11 @@ class Settings(BaseSettings):
         description="Per-attempt deadline for one upstream call; beyond it the client gets 504.",
     )
     upstream_connect_timeout_s: float = Field(
-        2,
+        5,
         gt=0,
-        description="Connect deadline; an upstream that does not accept is reported as 503.",
+        description="Connect deadline; an upstream that does not accept is reported as 503 and "
+        "the request fails over. A refused connection fails at once; this only bounds a host that "
+        "is slow to answer, and 2 s proved too tight for a vLLM saturating a 2-core machine.",
     )
     retry_after_s: int = Field(5, ge=1, description="Retry-After seconds sent with 503 answers.")
     batch_concurrency: int = Field(
@@ -179,6 +181,13 @@ class Settings(BaseSettings):
     )
     health_check_interval_s: float = Field(
         2.0, gt=0, description="How often each upstream's /health is polled."
+    )
+    keep_alive_timeout_s: int = Field(
+        75,
+        ge=1,
+        description="How long the gateway keeps an idle client connection open. Longer than any "
+        "client pool's idle expiry (httpx and uvicorn both default to 5 s): at equal timeouts the "
+        "server can close a connection just as a client reuses it, and that request is reset.",
     )
 
     # --- untrusted input, protected attributes, audit -------------------------------------------

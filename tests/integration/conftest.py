@@ -82,7 +82,13 @@ def gateway(
 ) -> Iterator[Gateway]:
     log_path = tmp_path_factory.mktemp("gateway") / "gateway.log"
     audit_path = log_path.parent / "audit" / "rank.jsonl"
-    env = {"API_KEYS": API_KEY, "AUDIT_LOG_PATH": str(audit_path)}
+    # CI machines are small and shared: a vLLM saturating both cores once made a connect take
+    # over the default deadline. These tests judge answers, not connect latency.
+    env = {
+        "API_KEYS": API_KEY,
+        "AUDIT_LOG_PATH": str(audit_path),
+        "UPSTREAM_CONNECT_TIMEOUT_S": "30",
+    }
     proc = start_gateway(f"http://127.0.0.1:{ports.vllm}", ports.gateway, log_path, env)
     url = f"http://127.0.0.1:{ports.gateway}"
     try:

@@ -80,7 +80,9 @@ def test_rank_answers_always_parse_and_batch_is_sorted(client):
     out = client.post("/v1/rank?max_attempts=1", json=body).json()
     assert {r["candidate_id"] for r in out["results"]} == {"strong", "weak", "mid"}
     scores = [r["score"] for r in out["results"]]
-    assert scores == sorted(scores, reverse=True)
+    known = [s for s in scores if s is not None]
+    assert known == sorted(known, reverse=True)
+    assert scores == known + [None] * (len(scores) - len(known)), "unscored answers sort last"
     for result in out["results"]:
         checks = {c["name"]: c["ok"] for c in result["validation"]["checks"]}
         assert checks["json_object"] and checks["keys_exact"], result["text"]

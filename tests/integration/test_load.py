@@ -12,7 +12,7 @@ setting, and on 2 cores a batch of 16 rank answers runs at ~2.4x the single-requ
 the override, MAX_IN_FLIGHT=4 (HRSTACK_LOAD_LIMIT), the concurrency this CPU serves within the
 1.5x target: the limit an operator would set from such a curve. Every request uses one of 12
 fixed (resume, seed) pairs, in the same proportions unloaded and loaded, so the p99s compare
-the same answers (a rank answer's length, 40 to 320 tokens, dominates its latency).
+the same answers (a rank answer's length, 40 to 840 tokens, dominates its latency).
 
 Checked: no request lost (every one gets an HTTP answer), only 200 and deliberate 429/503, the
 client's counts equal the gateway's metrics, the audit log has exactly one line per answered

@@ -46,3 +46,21 @@ def test_quantization_none_overrides_the_profile(monkeypatch):
 def test_rank_json_is_compact_so_it_fits_its_token_budget():
     cmd = vllm_command(Settings(profile="cpu"), "m")
     assert '"disable_any_whitespace": true' in _flag(cmd, "--structured-outputs-config")
+
+
+def test_keep_alive_outlasts_client_pools_and_upstream_reuse_expires_first(monkeypatch):
+    """At equal idle timeouts a server may close a connection just as a client reuses it (the
+    request is reset: the load test saw one such ReadError). Gateway: longer than httpx's pool
+    expiry; gateway -> vLLM: shorter than vLLM's keep-alive."""
+    import httpx
+    import vllm.envs
+
+    from server.engine import UPSTREAM_IDLE_S
+    from server.launcher import uvicorn_config
+
+    client_expiry = httpx.Limits().keepalive_expiry
+    assert client_expiry is not None
+    assert uvicorn_config(Settings(profile="cpu")).timeout_keep_alive > client_expiry
+    monkeypatch.setenv("KEEP_ALIVE_TIMEOUT_S", "30")
+    assert uvicorn_config(Settings(profile="cpu")).timeout_keep_alive == 30
+    assert UPSTREAM_IDLE_S < vllm.envs.VLLM_HTTP_TIMEOUT_KEEP_ALIVE

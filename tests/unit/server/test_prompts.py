@@ -1,0 +1,31 @@
+"""The shipped rank budget against the schema it generates under."""
+
+from __future__ import annotations
+
+import json
+
+from server.domains import load_domains
+from server.prompts import SCORE_CHARS, rank_answer_max_chars, rank_json_schema
+from validators.config import configs_dir, load_rules
+
+
+def test_rank_max_tokens_covers_the_longest_answer_the_schema_admits():
+    """CI once got a rank answer cut off at max_tokens (no decision): the budget must cover the
+    schema's worst case, so a config change that breaks this fails here, not in production."""
+    rules = load_rules().rank
+    domain = load_domains(configs_dir() / "domains.yaml")["rank"]
+    assert domain.sampling.max_tokens >= rank_answer_max_chars(rules)
+
+
+def test_worst_case_is_the_length_of_a_maximal_answer():
+    rules = load_rules().rank
+    schema = rank_json_schema(rules)["properties"]["reasons"]
+    answer = {
+        "decision": "shortlist",
+        "score": float("0." + "9" * (SCORE_CHARS - 2)),
+        "reasons": ["r" * schema["items"]["maxLength"]] * schema["maxItems"],
+    }
+    text = json.dumps(answer, separators=(",", ":"))
+    # float() rounds the long score, so the real text is no longer than the estimate.
+    assert len(text) <= rank_answer_max_chars(rules)
+    assert rank_answer_max_chars(rules) - len(text) <= SCORE_CHARS
