@@ -174,12 +174,54 @@ class AtsKeywordsResponse(TaskResponse):
     keywords: list[str] = Field(default_factory=list)
 
 
+class IntegrityFlag(BaseModel):
+    kind: str = Field(
+        description="tenure_exceeds_total, tech_older_than_release, overlapping_roles, "
+        "expert_without_evidence, impossible_education, prompt_injection or hidden_text."
+    )
+    detail: str = Field(description="What does not add up: roles, technologies, numbers.")
+
+
+class EvidenceSummary(BaseModel):
+    """What the gateway read from the job and the candidate before asking the model."""
+
+    must_have_met: list[str] = Field(description="Must-haves the candidate shows.")
+    must_have_missing: list[str] = Field(description="Must-haves the candidate does not show.")
+    nice_to_have_met: list[str]
+    nice_to_have_missing: list[str]
+    unchecked: list[str] = Field(
+        description="Requirements text cannot show (soft skills, long sentences); never missing."
+    )
+    years_relevant: float | None = Field(description="Years in roles relevant to the job.")
+    years_required: int | None = Field(description="Years the job asks for, if it says.")
+    flags: list[IntegrityFlag] = Field(description="Integrity flags; any sends it to verify.")
+
+
+class OverrideReport(BaseModel):
+    rule: str = Field(description="missing_must_have or integrity_flags.")
+    before: str = Field(description="What the model said (decision and score, or status).")
+    after: str = Field(description="What the guard made of it.")
+    reason: str = Field(description="Why, e.g. 'missing must-have: Python'.")
+
+
 class RankResult(BaseModel):
     candidate_id: str
-    decision: Literal["shortlist", "reject"] | None = None
-    score: float | None = None
+    decision: Literal["shortlist", "reject"] | None = Field(
+        None, description="After guards: a candidate missing a must-have is never shortlisted."
+    )
+    score: float | None = Field(
+        None, description="After guards (capped when a must-have is missing)."
+    )
+    status: Literal["shortlist", "reject", "verify"] = Field(
+        description="What to do: the decision, or 'verify' when integrity flags (or an "
+        "unusable answer) need a person; a flag is never an automatic reject."
+    )
+    evidence: EvidenceSummary
+    overrides: list[OverrideReport] = Field(
+        default_factory=list, description="Every change the guards made to the model's verdict."
+    )
     reasons: list[str] = Field(default_factory=list)
-    text: str = Field(description="The raw JSON the model produced.")
+    text: str = Field(description="The raw JSON the model produced (before guards).")
     valid: bool
     validation: ValidationReport
     attempts: int

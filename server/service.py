@@ -2,10 +2,12 @@
 
 Request text is screened first (server.untrusted: invisible characters stripped, injection
 phrasing flagged and neutralized); for rank, the candidate is then redacted (server.redaction),
-and the validator judges the answer against exactly the text the model read. The loop keeps the
-best attempt seen (fewest failed checks, later wins ties) so a client that opts out of strict
-mode still gets the most useful answer, labelled with its true report: an invalid answer is
-never reported as valid.
+evidence is read from both texts into the prompt (validators.evidence), the validator judges
+the answer against exactly the text the model read, and guards (validators.guards) overrule a
+verdict that shortlists a candidate missing a must-have or that needs a person to verify.
+The loop keeps the best attempt seen (fewest failed checks, later wins ties) so a client that
+opts out of strict mode still gets the most useful answer, labelled with its true report: an
+invalid answer is never reported as valid.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from server import untrusted
 from server.domains import DomainTable
@@ -24,6 +28,9 @@ from server.metrics import Metrics
 from server.prompts import assemble_answer, build_payload, prompt_version
 from server.redaction import Redacted, Redactor
 from validators import ValidationResult, ValidatorRules, validate
+from validators.evidence import Evidence, Flag, extract, render
+from validators.evidence_rules import EvidenceRules, load_evidence_rules
+from validators.guards import Decision, GuardResult, apply_guards
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +52,69 @@ class Outcome:
 class RankOutcome:
     outcome: Outcome
     redacted: Redacted | None
+    evidence: Evidence
+    guard: GuardResult
+
+
+@dataclass(frozen=True, slots=True)
+class RankInput:
+    """What the rank prompt is built from: screened, redacted fields with ``evidence``."""
+
+    fields: dict[str, str | None]
+    flags: list[untrusted.InputFlag]
+    redacted: Redacted | None
+    evidence: Evidence
+
+
+#: Screening findings that are also integrity flags (they are stripped before extraction).
+_SCREEN_FLAG_KINDS = ("prompt_injection", "hidden_text")
+
+
+def prepare_rank_input(
+    job_description: str,
+    resume: str,
+    *,
+    neutralize: bool,
+    redactor: Redactor | None,
+    evidence_rules: EvidenceRules,
+    today: date,
+    tags: frozenset[str] = frozenset(),
+) -> RankInput:
+    """Screen -> redact -> extract evidence, as the gateway does before every rank prompt.
+    Pure, so training (training/rank_pairs.py) builds exactly the prompt production sends."""
+    fields, flags = untrusted.screen_fields(
+        {"job_description": job_description, "candidate": resume}, neutralize=neutralize, tags=tags
+    )
+    redacted = None
+    if redactor is not None and redactor.enabled:
+        redacted = redactor.redact(fields["candidate"] or "", job_description)
+        fields["candidate"] = redacted.text
+    evidence = extract(
+        fields["job_description"] or "",
+        fields["candidate"] or "",
+        today=today,
+        rules=evidence_rules,
+    )
+    screened = [
+        Flag(f.kind, f.pattern)
+        for f in flags
+        if f.field == "candidate" and f.kind in _SCREEN_FLAG_KINDS
+    ]
+    evidence = evidence.with_flags(screened)
+    fields["evidence"] = render(evidence)
+    return RankInput(fields, flags, redacted, evidence)
+
+
+def parsed_verdict(parsed: Mapping[str, Any]) -> tuple[Decision | None, float | None, list[str]]:
+    """Only values of the right type reach the typed result; the report says what was wrong."""
+    decision = parsed.get("decision")
+    score = parsed.get("score")
+    reasons = parsed.get("reasons")
+    return (
+        decision if decision in ("shortlist", "reject") else None,
+        float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None,
+        [r for r in reasons if isinstance(r, str)] if isinstance(reasons, list) else [],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +134,8 @@ class TaskService:
         model: str,
         neutralize_injection: bool = True,
         redactor: Redactor | None = None,
+        evidence_rules: EvidenceRules | None = None,
+        today: Callable[[], date] = date.today,
     ) -> None:
         self.engine = engine
         self.domains = domains
@@ -72,6 +144,8 @@ class TaskService:
         self.model = model
         self.neutralize_injection = neutralize_injection
         self.redactor = redactor
+        self.evidence_rules = evidence_rules or load_evidence_rules()
+        self.today = today
         self.prompt_version = prompt_version(domains["rank"], rules.rank)
 
     def _screen(
@@ -151,23 +225,32 @@ class TaskService:
         seed: int | None = None,
     ) -> list[RankOutcome]:
         """Rank each resume against the job, ``concurrency`` at a time (the admission slots the
-        request holds). One failure cancels the rest: the client gets one clean error, and no
-        engine work continues for an answer nobody will read."""
+        request holds); evidence goes into each prompt and guards judge each answer. One failure
+        cancels the rest: the client gets one clean error, and no engine work continues for an
+        answer nobody will read."""
         slots = asyncio.Semaphore(concurrency)
 
         async def one(resume: str) -> RankOutcome:
-            fields, flags = self._screen({"job_description": job_description, "candidate": resume})
-            redacted = None
-            if self.redactor is not None and self.redactor.enabled:
-                redacted = self.redactor.redact(fields["candidate"] or "", job_description)
-                fields["candidate"] = redacted.text
-                for item in redacted.items:
-                    self.metrics.redactions.labels(item.category).inc()
+            prepared = prepare_rank_input(
+                job_description,
+                resume,
+                neutralize=self.neutralize_injection,
+                redactor=self.redactor,
+                evidence_rules=self.evidence_rules,
+                today=self.today(),
+                tags=frozenset(self.domains["rank"].fields),
+            )
+            for flag in prepared.flags:
+                self.metrics.input_flags.labels(flag.kind).inc()
+            for item in prepared.redacted.items if prepared.redacted else ():
+                self.metrics.redactions.labels(item.category).inc()
             async with slots:
                 outcome = await self._generate(
-                    "rank", fields, flags, max_attempts=max_attempts, seed=seed
+                    "rank", prepared.fields, prepared.flags, max_attempts=max_attempts, seed=seed
                 )
-            return RankOutcome(outcome, redacted)
+            decision, score, _ = parsed_verdict(outcome.result.parsed)
+            guard = apply_guards(prepared.evidence, decision, score, self.evidence_rules.guards)
+            return RankOutcome(outcome, prepared.redacted, prepared.evidence, guard)
 
         try:
             async with asyncio.TaskGroup() as group:

@@ -20,43 +20,22 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-MARKER = "[removed: instruction-like text]"
+from validators.injection import (
+    DIRECTIVES,
+    MARKER,
+    SUSPICIOUS,
+    directive_matches,
+    hides_text,
+    invisible_characters,
+    smuggled_text,
+    suspicious_matches,
+)
+
+__all__ = ["DIRECTIVES", "MARKER", "SUSPICIOUS", "InputFlag", "screen_fields", "screen_text"]
 _I = re.IGNORECASE
-#: Instructions addressed to the model: the sentence holding one is replaced when neutralizing.
-#: Verbs and objects are narrow on purpose: "bypass the rules" or "act as a liaison" are lines
-#: of real resumes, and removing a real achievement would itself move the decision.
-DIRECTIVES: dict[str, re.Pattern[str]] = {
-    "ignore_instructions": re.compile(
-        r"\b(ignore|disregard|forget)\b[^.!?\n]{0,40}?\b(previous|prior|above|earlier|all|any|"
-        r"your|the|these|those|system|original)\b[^.!?\n]{0,40}?\b(instructions?|prompts?|rules|"
-        r"directions|guidelines)\b",
-        _I,
-    ),
-    "role_override": re.compile(
-        r"\b(you are now|you must now|from now on,? you|pretend (to be|you are)|new instructions?"
-        r"\s*:)",
-        _I,
-    ),
-    "verdict_command": re.compile(
-        r"\b(shortlist|hire|select|advance|approve|rank) (me|this (candidate|applicant|resume|"
-        r"person))\b|\b(give|assign|award) (me|this (candidate|applicant|resume)) (a |the )?"
-        r"(perfect |maximum |max |top |highest )?(score|rating)\b|\b(score|rate) (me|this "
-        r"(candidate|applicant|resume)) (as |at )?(a )?(10|100|1\.0|1|perfect|top|maximum)\b",
-        _I,
-    ),
-}
-#: Suspicious but also found in honest text (an AI engineer writes "system prompts"): flagged only.
-SUSPICIOUS: dict[str, re.Pattern[str]] = {
-    "model_jargon": re.compile(r"\b(system prompts?|developer mode|jailbreak|DAN mode)\b", _I),
-    "answer_json": re.compile(r"\"(decision|score|reasons)\"\s*:", _I),
-    "chat_markup": re.compile(r"<\|[a-z_]{1,20}\|>|\[/?INST\]|<</?SYS>>", _I),
-}
 _DELIMITER = re.compile(r"</?\s*([a-z_]{1,30})\s*>", _I)
 _STUFFING = re.compile(r"\b(\w{3,})(?:[\s,;|/]+\1\b){4,}", _I)
 _SENTENCE_END = ".!?\n"
-#: Invisible characters that are routine in pasted text; a few of them are not a flag.
-_ROUTINE_INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\ufeff")
-_ROUTINE_MAX = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +55,10 @@ def _excerpt(text: str, limit: int = 80) -> str:
 
 def _strip_invisible(name: str, text: str) -> tuple[str, list[InputFlag]]:
     """Drop format/control characters; flag them unless they are a routine handful."""
-    removed = [c for c in text if unicodedata.category(c) in ("Cf", "Cc") and c not in "\n\r\t"]
-    if not removed:
-        return text, []
-    kept = "".join(c for c in text if c not in removed or c in "\n\r\t")
-    unusual = [c for c in removed if c not in _ROUTINE_INVISIBLE]
-    if not unusual and len(removed) <= _ROUTINE_MAX:
+    kept, removed = invisible_characters(text)
+    if not removed or not hides_text(removed):
         return kept, []
-    smuggled = "".join(chr(ord(c) - 0xE0000) for c in removed if 0xE0020 <= ord(c) <= 0xE007E)
+    smuggled = smuggled_text(removed)
     detail = f"{len(removed)} invisible characters" + (
         f"; tag text: {smuggled}" if smuggled else ""
     )
@@ -102,13 +77,11 @@ def _sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _injections(name: str, text: str) -> tuple[list[InputFlag], list[tuple[int, int]]]:
     flags, spans = [], []
-    for pattern_name, pattern in DIRECTIVES.items():
-        for match in pattern.finditer(text):
-            flags.append(InputFlag(name, "prompt_injection", pattern_name, _excerpt(match[0])))
-            spans.append(_sentence_span(text, match.start(), match.end()))
-    for pattern_name, pattern in SUSPICIOUS.items():
-        for match in pattern.finditer(text):
-            flags.append(InputFlag(name, "prompt_injection", pattern_name, _excerpt(match[0])))
+    for pattern_name, match in directive_matches(text):
+        flags.append(InputFlag(name, "prompt_injection", pattern_name, _excerpt(match[0])))
+        spans.append(_sentence_span(text, match.start(), match.end()))
+    for pattern_name, match in suspicious_matches(text):
+        flags.append(InputFlag(name, "prompt_injection", pattern_name, _excerpt(match[0])))
     return flags, spans
 
 
@@ -165,10 +138,15 @@ def copied_posting(posting: str, text: str, field: str, min_chars: int = 80) -> 
 
 
 def screen_fields(
-    fields: Mapping[str, str | None], *, neutralize: bool
+    fields: Mapping[str, str | None],
+    *,
+    neutralize: bool,
+    tags: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, str | None], list[InputFlag]]:
-    """Screen every present field; a resume is also compared with the posting beside it."""
-    tags = frozenset(fields)
+    """Screen every present field; a resume is also compared with the posting beside it.
+    ``tags``: field tags of the prompt beyond these fields (rank's ``<evidence>``), which text
+    must not be able to close or open either."""
+    tags = frozenset(fields) | tags
     out: dict[str, str | None] = {}
     flags: list[InputFlag] = []
     for name, value in fields.items():

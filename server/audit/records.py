@@ -39,6 +39,8 @@ def decision_record(
         "job_hash": sha256(job_description),
         "decision": result.decision,
         "score": result.score,
+        "status": result.status,
+        "overrides": [o.model_dump() for o in result.overrides],
         "reasons": result.reasons,
         "flags": [flag.model_dump() for flag in result.flags],
         "redacted": result.redacted,

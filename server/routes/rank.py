@@ -6,15 +6,24 @@ fails the request is refused (503) instead: no answered decision goes unrecorded
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
 from server.audit.log import AuditLog, AuditWriteError
 from server.audit.records import decision_record
 from server.errors import AuditUnavailable
-from server.protocol import CandidateIn, RankRequest, RankResponse, RankResult, RedactionItem, Usage
+from server.protocol import (
+    CandidateIn,
+    EvidenceSummary,
+    IntegrityFlag,
+    OverrideReport,
+    RankRequest,
+    RankResponse,
+    RankResult,
+    RedactionItem,
+    Usage,
+)
 from server.routes.common import (
     OptionsDep,
     RequestIdDep,
@@ -25,20 +34,22 @@ from server.routes.common import (
     usage_of,
 )
 from server.routes.tasks import ERRORS
-from server.service import RankOutcome, TaskService
+from server.service import RankOutcome, TaskService, parsed_verdict
+from validators.evidence import Evidence
 
 router = APIRouter(prefix="/v1", tags=["rank"], responses=ERRORS)
 
 
-def _parsed(parsed: Mapping[str, Any]) -> tuple[Any, float | None, list[str]]:
-    """Only values of the right type reach the typed result; the report says what was wrong."""
-    decision = parsed.get("decision")
-    score = parsed.get("score")
-    reasons = parsed.get("reasons")
-    return (
-        decision if decision in ("shortlist", "reject") else None,
-        float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None,
-        [r for r in reasons if isinstance(r, str)] if isinstance(reasons, list) else [],
+def _summary(evidence: Evidence) -> EvidenceSummary:
+    return EvidenceSummary(
+        must_have_met=list(evidence.must_have_met),
+        must_have_missing=list(evidence.must_have_missing),
+        nice_to_have_met=list(evidence.nice_to_have_met),
+        nice_to_have_missing=list(evidence.nice_to_have_missing),
+        unchecked=list(evidence.unchecked),
+        years_relevant=evidence.years_relevant,
+        years_required=evidence.years_required,
+        flags=[IntegrityFlag(kind=f.kind, detail=f.detail) for f in evidence.flags],
     )
 
 
@@ -48,12 +59,19 @@ def _sort_key(result: RankResult) -> tuple[bool, float]:
 
 def _result(candidate: CandidateIn, ranked: RankOutcome, include_redactions: bool) -> RankResult:
     outcome, redacted = ranked.outcome, ranked.redacted
-    decision, score, reasons = _parsed(outcome.result.parsed)
+    _, _, reasons = parsed_verdict(outcome.result.parsed)
+    guard = ranked.guard
     items = redacted.items if redacted is not None else ()
     return RankResult(
         candidate_id=candidate.id,
-        decision=decision,
-        score=score,
+        decision=guard.decision,
+        score=guard.score,
+        status=guard.status,
+        evidence=_summary(ranked.evidence),
+        overrides=[
+            OverrideReport(rule=o.rule, before=o.before, after=o.after, reason=o.reason)
+            for o in guard.overrides
+        ],
         reasons=reasons,
         text=outcome.text,
         valid=outcome.result.ok,

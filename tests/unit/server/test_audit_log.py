@@ -126,7 +126,12 @@ def test_every_answered_rank_is_one_line_before_the_response(make_client, tmp_pa
     records = list(read_records(tmp_path / "audit" / "rank.jsonl"))
     assert {r["candidate_id"] for r in records} == {"a", "b"}
     record = records[0]
-    assert record["request_id"] == "req-1" and record["decision"] == "shortlist"
+    # The model said shortlist; the posting's must-haves Airflow and Spark are not in the resume,
+    # so the guard overrides it: the log holds the answer the client got, and why it differs.
+    answered = response.json()["results"][0]
+    assert record["request_id"] == "req-1" and record["decision"] == answered["decision"]
+    assert record["decision"] == "reject" and record["overrides"], record
+    assert record["overrides"] == answered["overrides"]
     assert record["input_hash"].startswith("sha256:") and len(record["prompt_version"]) == 12
     assert set(record) >= {"time", "model", "score", "reasons", "flags", "validation", "attempts"}
     assert A.RESUME_TEXT not in json.dumps(records), "no resume text in the log"
