@@ -55,5 +55,12 @@ loadtest: setup ## 2x the admission limit for 60 s, one upstream killed; figures
 bench: setup ## raw vLLM vs gateway, concurrency 1/8/32; writes bench-results/
 	$(PY) -m tests.benchmarks.bench_gateway --out bench-results
 
+TRAIN_CONFIG ?= configs/train/cpu.yaml
+TRAIN_RUN_DIR ?= runs/$(basename $(notdir $(TRAIN_CONFIG)))
+
+train-then-serve: setup ## data -> gated LoRA SFT -> select -> merge -> serve the merged model (CPU: <30 min)
+	$(VENV)/bin/hrstack train all --config $(TRAIN_CONFIG) --run-dir $(TRAIN_RUN_DIR)
+	MODEL=$(TRAIN_RUN_DIR)/merged $(VENV)/bin/hrstack serve
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache bench-results

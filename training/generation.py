@@ -1,0 +1,199 @@
+"""Generate answers the way production does and judge them with the production validators.
+
+Prompts come from ``server.prompts.build_messages`` (via ``training.chat``), decoding from the
+domain's ``sampling`` in configs/domains.yaml, the answer the user would see from
+``server.prompts.assemble_answer``, and the verdict from ``validators.validate`` with the
+request fields as context. Rank is decoded under the same JSON schema vLLM enforces (xgrammar,
+compact separators) so the pass rate measures what the server can return. One attempt per
+prompt: the gate measures the model, not the gateway's retry loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from server.domains import DomainTable
+from server.prompts import assemble_answer, build_messages, rank_json_schema
+from training.chat import generation_config, render_prompt, sampler
+from training.formats import Example
+from validators import ValidatorRules, validate
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """One evaluation request: a row's request fields, rebuilt into the production prompt."""
+
+    id: str
+    domain: str
+    source: str
+    fields: dict[str, str]
+
+    @classmethod
+    def of(cls, example: Example) -> Prompt | None:
+        if not example.fields:
+            return None  # no production-shaped fields: usable for training, not for evaluation
+        return cls(example.id, example.domain, example.source, dict(example.fields))
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    id: str
+    domain: str
+    source: str
+    ok: bool
+    failed: tuple[str, ...]
+    text: str
+
+
+class Judge:
+    """Batched generation + validation for one tokenizer; reuse it across checks."""
+
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        domains: DomainTable,
+        rules: ValidatorRules,
+        *,
+        batch_size: int,
+        seed: int,
+        constrained_rank: bool = True,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.domains = domains
+        self.rules = rules
+        self.batch_size = batch_size
+        self.seed = seed
+        self.constrained_rank = constrained_rank
+        self._grammar: Any = None
+
+    def _decoding(self, domain: str) -> tuple[float, float, float, bool]:
+        """Prompts with equal sampling settings and grammar can share a batch; each keeps
+        its own token limit (vLLM's per-request max_tokens) through :class:`RowLimit`."""
+        cfg = self.domains[domain]
+        s = cfg.sampling
+        grammar = cfg.response_format == "json_schema" and self.constrained_rank
+        return (s.temperature, s.top_p, s.repetition_penalty, grammar)
+
+    def run(self, model: Any, prompts: list[Prompt], desc: str = "generating") -> list[Judged]:
+        import torch
+        from tqdm.auto import tqdm
+
+        groups: dict[tuple[float, float, float, bool], list[Prompt]] = defaultdict(list)
+        for prompt in sorted(prompts, key=lambda p: (p.domain, p.id)):
+            groups[self._decoding(prompt.domain)].append(prompt)
+        batches = [
+            items[i : i + self.batch_size]
+            for _, items in sorted(groups.items())
+            for i in range(0, len(items), self.batch_size)
+        ]
+        was_training = model.training
+        model.eval()
+        out: list[Judged] = []
+        try:
+            for number, batch in enumerate(tqdm(batches, desc=desc, unit="batch")):
+                torch.manual_seed(self.seed + number)
+                out += self._judge(batch, self._generate(model, batch))
+        finally:
+            model.train(was_training)
+        return out
+
+    def _generate(self, model: Any, batch: list[Prompt]) -> list[str]:
+        import torch
+
+        configs = [self.domains[p.domain] for p in batch]
+        texts = [
+            render_prompt(self.tokenizer, build_messages(cfg, p.fields))
+            for cfg, p in zip(configs, batch, strict=True)
+        ]
+        encoded = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+        width = max(len(ids) for ids in encoded)
+        pad = self.tokenizer.pad_token_id or self.tokenizer.eos_token_id
+        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in encoded])
+        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in encoded])
+        limits = [cfg.sampling.max_tokens for cfg in configs]
+        settings = generation_config(configs[0], self.tokenizer)
+        settings.max_new_tokens = max(limits)
+        processors = []  # order: grammar mask first, then the draw (as vLLM samples)
+        if self._decoding(batch[0].domain)[3]:
+            processors.append(self._rank_processor(model))
+        processors.append(sampler(configs[0]))
+        device = next(model.parameters()).device
+        with torch.inference_mode():
+            output = model.generate(
+                input_ids=input_ids.to(device),
+                attention_mask=mask.to(device),
+                generation_config=settings,
+                logits_processor=[p for p in processors if p is not None],
+                stopping_criteria=[RowLimit(limits, width)],
+            )
+        return [
+            str(self.tokenizer.decode(row[width : width + limit], skip_special_tokens=True))
+            for row, limit in zip(output, limits, strict=True)
+        ]
+
+    def _judge(self, batch: list[Prompt], completions: list[str]) -> list[Judged]:
+        judged = []
+        for prompt, completion in zip(batch, completions, strict=True):
+            cfg = self.domains[prompt.domain]
+            text = assemble_answer(cfg, completion)
+            context = {name: value for name, value in prompt.fields.items() if value}
+            result = validate(cfg.validator, text, self.rules, context)
+            judged.append(
+                Judged(
+                    prompt.id, prompt.domain, prompt.source, result.ok, tuple(result.failed), text
+                )
+            )
+        return judged
+
+    def _rank_processor(self, model: Any) -> Any:
+        """A fresh xgrammar processor (they are single-use) for the rank schema, or None."""
+        try:
+            import xgrammar
+            from xgrammar.contrib.hf import LogitsProcessor
+        except ImportError:
+            log.warning("xgrammar is not installed: rank is evaluated without the JSON schema")
+            return None
+        if self._grammar is None:
+            info = xgrammar.TokenizerInfo.from_huggingface(
+                self.tokenizer,
+                vocab_size=model.config.get_text_config().vocab_size,
+                stop_token_ids=[self.tokenizer.eos_token_id],
+            )
+            schema = json.dumps(rank_json_schema(self.rules.rank))
+            # vLLM's disable_any_whitespace: no free whitespace and compact separators.
+            self._grammar = xgrammar.GrammarCompiler(info).compile_json_schema(
+                schema, any_whitespace=False, separators=(",", ":")
+            )
+        return LogitsProcessor(self._grammar)
+
+
+class RowLimit:
+    """Stops each row at its own token limit (a transformers stopping criterion)."""
+
+    def __init__(self, limits: list[int], prompt_width: int) -> None:
+        self.limits = limits
+        self.prompt_width = prompt_width
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        made = input_ids.shape[1] - self.prompt_width
+        return torch.tensor([made >= limit for limit in self.limits], device=input_ids.device)
+
+
+def pass_rates(judged: list[Judged]) -> dict[str, tuple[int, int]]:
+    """domain -> (passed, total)."""
+    table: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for item in judged:
+        table[item.domain][0] += int(item.ok)
+        table[item.domain][1] += 1
+    return {domain: (p, t) for domain, (p, t) in sorted(table.items())}

@@ -1,0 +1,73 @@
+"""The whole pipeline, stage by stage, with wall times recorded for the report.
+
+``hrstack train all --config configs/train/cpu.yaml`` runs:
+
+data -> evaluate base (held-out) -> sft (gated saves) -> select -> merge (+ checks)
+-> evaluate merged (held-out) -> report
+
+Every stage reads the previous stage's files from the run dir, so each one can also be run (or
+re-run) alone with ``hrstack train <stage>``; a crashed ``all`` picks up where it stopped
+(SFT resumes from its newest checkpoint; the base evaluation is reused when unchanged).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from training.config import TrainConfig, load_production
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def timed(cfg: TrainConfig, stage: str) -> Iterator[None]:
+    """Record the stage's wall time in <run>/timings.json (the last run of each stage)."""
+    started = time.perf_counter()
+    yield
+    path = cfg.paths.timings
+    path.parent.mkdir(parents=True, exist_ok=True)
+    timings = json.loads(path.read_text()) if path.is_file() else {}
+    timings[stage] = round(time.perf_counter() - started, 1)
+    path.write_text(json.dumps(timings, indent=2))
+    log.info("stage %s took %.1f min", stage, timings[stage] / 60)
+
+
+def base_model_dir(cfg: TrainConfig) -> Path:
+    from training.merge import _base_dir
+
+    return Path(_base_dir(cfg))
+
+
+def run_all(cfg: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
+    from training.data import run_data
+    from training.evaluate import evaluate_model
+    from training.merge import run_merge
+    from training.report import run_report
+    from training.select import run_select
+    from training.sft import run_sft
+
+    domains, rules = load_production()
+    cfg.paths.root.mkdir(parents=True, exist_ok=True)
+    cfg.paths.timings.unlink(missing_ok=True)  # this run's times only
+    results: dict[str, Any] = {}
+    with timed(cfg, "data"):
+        results["data"] = run_data(cfg, domains, rules, root)
+    with timed(cfg, "evaluate_base"):
+        results["base"] = evaluate_model(base_model_dir(cfg), "base", cfg, domains, rules)
+    with timed(cfg, "sft"):
+        results["sft"] = run_sft(cfg, domains, rules)
+    with timed(cfg, "select"):
+        results["select"] = run_select(cfg)
+    with timed(cfg, "merge"):
+        results["merge"] = run_merge(cfg, domains)
+    with timed(cfg, "evaluate_finetuned"):
+        results["finetuned"] = evaluate_model(cfg.paths.merged, "finetuned", cfg, domains, rules)
+    with timed(cfg, "report"):
+        results["report"] = str(run_report(cfg))
+    return results

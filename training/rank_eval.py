@@ -1,0 +1,373 @@
+"""Rank evaluation on held-out pairs: local models and the served system, one set of numbers.
+
+``hrstack train rank-eval --model base --model grpo [--url http://localhost:8000 --api-key K]``
+
+Local models answer through training.generation's Judge (production prompt, sampling and JSON
+schema, one attempt); the served system answers through a running gateway's ``POST /v1/rank``
+(its retries, screening and redaction included). Every answer is scored by the same six reward
+components GRPO trained on, so "mean reward" means the same thing for both. Reported per
+system: accuracy (an invalid answer counts as wrong), precision/recall/F1 of ``shortlist``, the
+confusion matrix, mean reward and component means, validity, and for pairs that carry expected
+flags, whether the answer was held for review (status ``verify``) or flagged. The invariance
+check ranks each pair twice with swapped gender cues (name, pronouns) and counts flips.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from server.domains import DomainTable
+from server.service import parsed_verdict
+from training.config import TrainConfig
+from training.grpo import load_pairs
+from training.rank_pairs import RankPair, prompt_fields
+from training.reward import COMPONENTS, RankRewardModel, weighted_total
+from validators import ValidatorRules, validate
+
+log = logging.getLogger(__name__)
+LABELS = ("shortlist", "reject")
+INVALID = "invalid"
+#: Swapped both ways; "her" maps to "his" (the possessive is the commoner use in a resume).
+GENDER_SWAPS = {
+    "he": "she", "she": "he", "him": "her", "his": "her", "her": "his", "himself": "herself",
+    "herself": "himself", "mr": "ms", "ms": "mr", "man": "woman", "woman": "man",
+    "husband": "wife", "wife": "husband", "father": "mother", "mother": "father",
+    "james": "emily", "emily": "james", "michael": "sarah", "sarah": "michael",
+    "david": "maria", "maria": "david", "john": "jane", "jane": "john",
+}  # fmt: skip
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One system's verdict on one pair, scored with the GRPO reward components."""
+
+    pair_id: str
+    kind: str
+    gold: str
+    gold_score: float
+    decision: str | None
+    score: float | None
+    valid: bool
+    components: dict[str, float]
+    total: float
+    status: str | None = None
+    flags: tuple[str, ...] = ()
+    expected_flags: tuple[str, ...] = field(default=())
+
+
+def confusion(gold: Sequence[str], predicted: Sequence[str | None]) -> dict[str, dict[str, int]]:
+    """gold label -> predicted label (``invalid`` for no usable decision) -> count."""
+    table = {g: {p: 0 for p in (*LABELS, INVALID)} for g in LABELS}
+    for g, p in zip(gold, predicted, strict=True):
+        table[g][p if p in LABELS else INVALID] += 1
+    return table
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return num / den if den else None  # undefined (e.g. nothing predicted), not zero
+
+
+def classification(gold: Sequence[str], predicted: Sequence[str | None]) -> dict[str, Any]:
+    """Accuracy and shortlist precision/recall/F1; invalid answers count as wrong."""
+    table = confusion(gold, predicted)
+    tp = table["shortlist"]["shortlist"]
+    fp = table["reject"]["shortlist"]
+    fn = table["shortlist"]["reject"] + table["shortlist"][INVALID]
+    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    f1 = (
+        2 * precision * recall / (precision + recall)
+        if precision is not None and recall is not None and precision + recall > 0
+        else None
+    )
+    correct = sum(table[g][g] for g in LABELS)
+    return {
+        "n": len(gold),
+        "accuracy": _ratio(correct, len(gold)),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "confusion": table,
+    }
+
+
+def swap_gender(text: str) -> str:
+    """The same profile with gendered names, pronouns and titles swapped, case kept."""
+
+    def swap(match: re.Match[str]) -> str:
+        word = match[0]
+        other = GENDER_SWAPS.get(word.casefold())
+        if other is None:
+            return word
+        if word.isupper() and len(word) > 1:
+            return other.upper()
+        return other.capitalize() if word[0].isupper() else other
+
+    return _WORD.sub(swap, text)
+
+
+def gender_variants(candidate: str) -> tuple[str, str]:
+    """Two profiles identical but for gender cues: a named opening line, then the swap."""
+    variant = f"James Miller. He is open to new roles.\n{candidate}"
+    return variant, swap_gender(variant)
+
+
+def invariance(
+    decide: Callable[[list[RankPair]], dict[str, str | None]], pairs: Sequence[RankPair]
+) -> dict[str, Any]:
+    """Rank every pair as both variants; a decision that flips with gender cues is a failure.
+
+    ``decide`` maps pairs to pair_id -> decision. Systems see the variants through the
+    gateway's redaction, so this measures the served pipeline, not the model alone.
+    """
+    first = [replace(p, candidate=gender_variants(p.candidate)[0]) for p in pairs]
+    second = [replace(p, candidate=gender_variants(p.candidate)[1]) for p in pairs]
+    a, b = decide(first), decide(second)
+    changed = sorted(pid for pid in a if a[pid] != b.get(pid))
+    return {
+        "pairs": len(a),
+        "changed": len(changed),
+        "rate": _ratio(len(changed), len(a)),
+        "changed_ids": changed,
+    }
+
+
+def summarize(answers: Sequence[Answer]) -> dict[str, Any]:
+    """Metrics of one system over its answers."""
+    result = classification([a.gold for a in answers], [a.decision for a in answers])
+    n = len(answers) or 1
+    result["mean_reward"] = sum(a.total for a in answers) / n
+    result["components"] = {c: sum(a.components[c] for a in answers) / n for c in COMPONENTS}
+    result["valid"] = sum(a.valid for a in answers) / n
+    expected = [a for a in answers if a.expected_flags]
+    if expected and any(a.status is not None or a.flags for a in answers):
+        held = [a for a in expected if a.status == "verify" or a.flags]
+        result["flagged_when_expected"] = {"pairs": len(expected), "held": len(held)}
+    return result
+
+
+def _answer(pair: RankPair, text: str, valid: bool, rewards: RankRewardModel,
+            weights: dict[str, float], **served: Any) -> Answer:  # fmt: skip
+    fields = prompt_fields(pair)  # what the model was shown, as the validator compares it
+    parts = rewards.components(
+        text, fields["job_description"] or "", fields["candidate"] or "", pair.decision, pair.score
+    )
+    parsed = _verdict(text, rewards.rules)
+    return Answer(
+        pair.pair_id, pair.kind, pair.decision, float(pair.score),
+        served.get("decision", parsed[0]), served.get("score", parsed[1]), valid, dict(parts),
+        weighted_total(parts, weights), served.get("status"), tuple(served.get("flags", ())),
+        tuple(pair.expected_flags),
+    )  # fmt: skip
+
+
+def _verdict(text: str, rules: ValidatorRules) -> tuple[str | None, float | None]:
+    """Decision and score as the gateway reads them (fences tolerated, wrong types dropped)."""
+    decision, score, _ = parsed_verdict(validate("rank", text, rules).parsed)
+    return decision, score
+
+
+class LocalRanker:
+    """A model directory answering rank prompts through training.generation.Judge."""
+
+    def __init__(self, directory: Path, cfg: TrainConfig, domains: DomainTable,
+                 rules: ValidatorRules) -> None:  # fmt: skip
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from training.generation import Judge
+
+        self.domains, self.rules = domains, rules
+        tokenizer = AutoTokenizer.from_pretrained(directory)
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self.model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
+        self.judge = Judge(tokenizer, domains, rules, batch_size=cfg.eval.batch_size,
+                           seed=cfg.seed, constrained_rank=cfg.eval.constrained_rank)  # fmt: skip
+
+    def texts(self, pairs: Sequence[RankPair]) -> dict[str, tuple[str, bool]]:
+        from training.generation import Prompt
+
+        prompts = [
+            Prompt(p.pair_id, "rank", p.kind,
+                   {k: v for k, v in prompt_fields(p).items() if v is not None})
+            for p in pairs
+        ]  # fmt: skip
+        return {j.id: (j.text, j.ok) for j in self.judge.run(self.model, prompts, desc="rank")}
+
+    def decide(self, pairs: list[RankPair]) -> dict[str, str | None]:
+        texts = self.texts(pairs)
+        return {pid: _verdict(text, self.rules)[0] for pid, (text, _) in texts.items()}
+
+
+class ServedRanker:
+    """A running gateway: ``POST {url}/v1/rank`` with one candidate per request."""
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None,
+        seed: int,
+        timeout_s: float = 600,
+        transport: Any = None,
+    ) -> None:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = httpx.Client(
+            base_url=url.rstrip("/"), headers=headers, timeout=timeout_s, transport=transport
+        )
+        self.seed = seed
+
+    def result(self, pair: RankPair) -> dict[str, Any]:
+        response = self.client.post(
+            "/v1/rank", params={"seed": self.seed},
+            json={"job_description": pair.job_description, "candidate": pair.candidate,
+                  "candidate_id": pair.candidate_id},
+        )  # fmt: skip
+        response.raise_for_status()
+        return dict(response.json()["results"][0])
+
+    def decide(self, pairs: list[RankPair]) -> dict[str, str | None]:
+        return {p.pair_id: self.result(p).get("decision") for p in pairs}
+
+
+def evaluate_local(ranker: LocalRanker, pairs: Sequence[RankPair], rewards: RankRewardModel,
+                   weights: dict[str, float]) -> list[Answer]:  # fmt: skip
+    texts = ranker.texts(pairs)
+    return [_answer(p, *texts[p.pair_id], rewards, weights) for p in pairs]
+
+
+def evaluate_served(ranker: ServedRanker, pairs: Sequence[RankPair], rewards: RankRewardModel,
+                    weights: dict[str, float]) -> list[Answer]:  # fmt: skip
+    """The gateway's final answer per pair (after its retries and guards): the decision and
+    status a client acts on; the reward is computed on the model text it returned."""
+    answers = []
+    for pair in pairs:
+        got = ranker.result(pair)
+        flags = [f"{f.get('kind')}:{f.get('pattern')}" for f in got.get("flags", [])]
+        served = {"decision": got.get("decision"), "score": got.get("score"),
+                  "status": got.get("status"), "flags": flags}  # fmt: skip
+        answers.append(_answer(pair, got.get("text", ""), bool(got.get("valid")), rewards,
+                               weights, **served))  # fmt: skip
+    return answers
+
+
+def _kinds(pairs: Sequence[RankPair]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for pair in pairs:
+        counts[pair.kind] = counts.get(pair.kind, 0) + 1
+    return counts
+
+
+def model_dirs(cfg: TrainConfig, names: Sequence[str]) -> dict[str, Path]:
+    """``base``, ``merged`` (SFT), ``grpo``, ``LABEL=DIR`` or a directory -> label: dir."""
+    from training.pipeline import base_model_dir
+
+    named = {
+        "base": base_model_dir(cfg),
+        "merged": cfg.paths.merged,
+        "grpo": cfg.paths.grpo / "merged",
+    }
+    out: dict[str, Path] = {}
+    for name in names:
+        label, sep, path = name.partition("=")
+        if sep:
+            out[label] = Path(path)
+        else:
+            out[name if name in named else Path(name).name] = named.get(name, Path(name))
+    return out
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def markdown(systems: dict[str, dict[str, Any]]) -> str:
+    """One row per system: the classification metrics, validity, reward and its components."""
+    head = ["system", "n", "accuracy", "precision", "recall", "F1", "valid", "reward",
+            *COMPONENTS, "gender flips"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, s in systems.items():
+        flips = s.get("invariance")
+        cells = [label, str(s["n"]), *(_cell(s[k]) for k in ("accuracy", "precision", "recall",
+                 "f1", "valid", "mean_reward")), *(_cell(s["components"][c]) for c in COMPONENTS),
+                 f"{flips['changed']}/{flips['pairs']}" if flips else "-"]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    for label, s in systems.items():
+        matrix = s["confusion"]
+        lines.append(f"\n{label} confusion (rows gold, columns predicted): " + "; ".join(
+            f"{g}: " + ", ".join(f"{p} {n}" for p, n in row.items()) for g, row in matrix.items()
+        ))  # fmt: skip
+        if "flagged_when_expected" in s:
+            held = s["flagged_when_expected"]
+            lines.append(f"{label}: {held['held']}/{held['pairs']} pairs with expected flags held")
+    return "\n".join(lines) + "\n"
+
+
+def _plots(out: Path, answers: dict[str, list[Answer]], systems: dict[str, dict[str, Any]],
+           rewards_log: Path) -> list[str]:  # fmt: skip
+    from training import plots
+
+    files = []
+    if rewards_log.is_file():
+        records = [json.loads(x) for x in rewards_log.read_text().splitlines() if x.strip()]
+        files.append(plots.plot_grpo_rewards(records, out / "grpo_reward_curve.png"))
+    totals = {label: [a.total for a in items] for label, items in answers.items()}
+    files.append(plots.plot_episode_rewards(totals, out / "baseline_vs_trained.png"))
+    means = {label: s["components"] for label, s in systems.items()}
+    files.append(plots.plot_component_means(means, out / "reward_components.png"))
+    files.append(plots.plot_reward_distribution(totals, out / "reward_distribution.png"))
+    return [str(f) for f in files]
+
+
+def run_rank_eval(
+    cfg: TrainConfig, domains: DomainTable, rules: ValidatorRules, *, models: Sequence[str],
+    url: str | None = None, api_key: str | None = None, limit: int | None = None,
+    invariance_pairs: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Evaluate each model (and the gateway at ``url``) on the held-out pairs; write
+    ``<run>/rank_eval/{rank_eval.json,rank_eval.md,answers.jsonl,*.png}``. The invariance
+    check ranks the first ``invariance_pairs`` pairs twice more (None: all; 0: skip)."""
+    _, heldout = load_pairs(cfg)
+    heldout = heldout[:limit] if limit else heldout
+    rewards = RankRewardModel(rules, length_target_chars=cfg.grpo.reward.length_target_chars)
+    weights = cfg.grpo.reward.weights()
+    systems: dict[str, dict[str, Any]] = {}
+    answers: dict[str, list[Answer]] = {}
+    rankers: list[tuple[str, Any]] = [
+        (label, lambda d=directory: LocalRanker(d, cfg, domains, rules))
+        for label, directory in model_dirs(cfg, models).items()
+    ]
+    if url:
+        rankers.append(("served", lambda: ServedRanker(url, api_key, cfg.seed)))
+    for label, make in rankers:
+        ranker = make()
+        if isinstance(ranker, LocalRanker):
+            answers[label] = evaluate_local(ranker, heldout, rewards, weights)
+        else:
+            answers[label] = evaluate_served(ranker, heldout, rewards, weights)
+        systems[label] = summarize(answers[label])
+        if invariance_pairs != 0:
+            systems[label]["invariance"] = invariance(ranker.decide, heldout[:invariance_pairs])
+        log.info("%s: accuracy %s, mean reward %.3f", label, systems[label]["accuracy"],
+                 systems[label]["mean_reward"])  # fmt: skip
+    out = cfg.paths.root / "rank_eval"
+    out.mkdir(parents=True, exist_ok=True)
+    report = {"pairs": {"heldout": len(heldout), "kinds": _kinds(heldout)}, "weights": weights,
+              "systems": systems}  # fmt: skip
+    (out / "rank_eval.json").write_text(json.dumps(report, indent=2))
+    with (out / "answers.jsonl").open("w", encoding="utf-8") as handle:
+        for label, items in answers.items():
+            for item in items:
+                handle.write(json.dumps({"system": label, **asdict(item)}) + "\n")
+    text = markdown(systems)
+    (out / "rank_eval.md").write_text(text)
+    files = _plots(out, answers, systems, cfg.paths.grpo / "rewards.jsonl")
+    return {**report, "markdown": text, "plots": files}
