@@ -11,7 +11,7 @@ EXTRAS ?= serve,cpu,train,dev
 # Re-install only when pyproject.toml or the extras change.
 STAMP := $(VENV)/.installed-$(shell (cat pyproject.toml; echo '$(EXTRAS)') | sha1sum | cut -c1-12)
 
-.PHONY: setup install model serve test test-unit test-integration lint typecheck bench loadtest train-then-serve clean
+.PHONY: setup install model serve test test-unit test-integration lint typecheck bench loadtest train-then-serve train-rank clean
 
 setup: install model ## venv with everything installed + the embedded model prepared
 
@@ -61,6 +61,13 @@ TRAIN_RUN_DIR ?= runs/$(basename $(notdir $(TRAIN_CONFIG)))
 train-then-serve: setup ## data -> gated LoRA SFT -> select -> merge -> serve the merged model (CPU: <30 min)
 	$(VENV)/bin/hrstack train all --config $(TRAIN_CONFIG) --run-dir $(TRAIN_RUN_DIR)
 	MODEL=$(TRAIN_RUN_DIR)/merged $(VENV)/bin/hrstack serve
+
+# GRPO on rank from the SFT run's merged model, then the held-out rank table for the base, SFT
+# and GRPO models (add the served system with: hrstack train rank-eval ... --url URL).
+train-rank: setup ## GRPO (rank) on $(TRAIN_RUN_DIR)/merged, then rank-eval (CPU: GRPO <20 min)
+	$(VENV)/bin/hrstack train grpo --config $(TRAIN_CONFIG) --run-dir $(TRAIN_RUN_DIR)
+	$(VENV)/bin/hrstack train rank-eval --config $(TRAIN_CONFIG) --run-dir $(TRAIN_RUN_DIR) \
+		--model base --model merged --model grpo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache bench-results
