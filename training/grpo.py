@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,10 +86,11 @@ def resolve_init(cfg: TrainConfig, init: str | None = None) -> Path:
 def load_hf_policy(cfg: TrainConfig, start: Path) -> tuple[Any, Any, Any]:
     """(model, tokenizer, LoRA config): the warm start in fp32, an adapter dir merged first."""
     import torch
-    from peft import LoraConfig, PeftModel
+    from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
 
     from training.pipeline import base_model_dir
+    from training.sft import lora_config
 
     set_seed(cfg.seed)  # TRL builds the LoRA (random A matrices) before the Trainer seeds
 
@@ -103,19 +103,12 @@ def load_hf_policy(cfg: TrainConfig, start: Path) -> tuple[Any, Any, Any]:
         tokenizer = AutoTokenizer.from_pretrained(start)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    lora = LoraConfig(
-        r=cfg.lora.r,
-        lora_alpha=cfg.lora.alpha,
-        lora_dropout=cfg.lora.dropout,
-        target_modules=list(cfg.lora.target_modules),
-        task_type="CAUSAL_LM",
-    )
-    return model, tokenizer, lora
+    return model, tokenizer, lora_config(cfg)
 
 
 def load_unsloth_policy(cfg: TrainConfig, start: Path) -> tuple[Any, Any]:
     """4-bit warm start + LoRA via Unsloth (GPU only; imports guarded like sft_unsloth)."""
-    from training.sft_unsloth import import_unsloth
+    from training.sft_unsloth import import_unsloth, unsloth_lora
 
     unsloth = import_unsloth()
     if (start / "adapter_config.json").is_file():
@@ -123,15 +116,7 @@ def load_unsloth_policy(cfg: TrainConfig, start: Path) -> tuple[Any, Any]:
     model, tokenizer = unsloth.FastLanguageModel.from_pretrained(
         model_name=str(start), max_seq_length=cfg.model.max_length, load_in_4bit=True, dtype=None
     )
-    model = unsloth.FastLanguageModel.get_peft_model(
-        model,
-        r=cfg.lora.r,
-        lora_alpha=cfg.lora.alpha,
-        lora_dropout=cfg.lora.dropout,
-        target_modules=list(cfg.lora.target_modules),
-        use_gradient_checkpointing="unsloth" if cfg.grpo.gradient_checkpointing else False,
-        random_state=cfg.seed,
-    )
+    model = unsloth_lora(unsloth, model, cfg, cfg.grpo.gradient_checkpointing)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer
@@ -253,18 +238,10 @@ def _grammar(cfg: TrainConfig, tokenizer: Any, domains: DomainTable, rules: Vali
 
 
 def merge_policy(model: Any, tokenizer: Any, out_dir: Path, dtype: str) -> None:
-    """Fold the GRPO adapter into the warm start; staged, so a crash leaves no half model."""
-    import torch
+    """Fold the GRPO adapter into the warm start and save it as SFT's merge does."""
+    from training.merge import save_merged
 
-    merged = model.merge_and_unload().to(getattr(torch, dtype))
-    merged.generation_config.eos_token_id = tokenizer.eos_token_id
-    merged.generation_config.pad_token_id = tokenizer.pad_token_id or tokenizer.eos_token_id
-    staging = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    merged.save_pretrained(staging)
-    tokenizer.save_pretrained(staging)
-    shutil.rmtree(out_dir, ignore_errors=True)
-    staging.rename(out_dir)
+    save_merged(model.merge_and_unload(), tokenizer, out_dir, dtype)
 
 
 def run_grpo(

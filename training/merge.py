@@ -42,8 +42,16 @@ def merge_hf(cfg: TrainConfig, adapter_dir: Path, out_dir: Path) -> None:
     base = _base_dir(cfg)
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload(safe_merge=True)
-    merged = merged.to(getattr(torch, cfg.merge.dtype))
     tokenizer = AutoTokenizer.from_pretrained(base)  # the base's, the one evaluation used
+    save_merged(merged, tokenizer, out_dir, cfg.merge.dtype)
+
+
+def save_merged(merged: Any, tokenizer: Any, out_dir: Path, dtype: str) -> None:
+    """Write a servable model dir: eos/pad as evaluation generated with, staged and renamed so a
+    crash mid-save never leaves a half model where vLLM looks."""
+    import torch
+
+    merged = merged.to(getattr(torch, dtype))
     merged.generation_config.eos_token_id = tokenizer.eos_token_id
     merged.generation_config.pad_token_id = tokenizer.pad_token_id or tokenizer.eos_token_id
     staging = out_dir.with_name(out_dir.name + ".tmp")
@@ -51,7 +59,7 @@ def merge_hf(cfg: TrainConfig, adapter_dir: Path, out_dir: Path) -> None:
     merged.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
     shutil.rmtree(out_dir, ignore_errors=True)
-    staging.rename(out_dir)  # a crash mid-save never leaves a half model where vLLM looks
+    staging.rename(out_dir)
 
 
 def check_consistency(merged_dir: Path, base_dir: str, adapter_dir: Path) -> dict[str, Any]:

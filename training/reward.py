@@ -39,6 +39,7 @@ from typing import Any
 
 from server.prompts import rank_answer_max_chars
 from validators import ValidatorRules, validate
+from validators.rank import SCHEMA_CHECKS
 
 COMPONENTS = (
     "format_valid",
@@ -50,15 +51,7 @@ COMPONENTS = (
 )
 #: The schema-level checks of validators/rank.py (decision_matches_score included: the gateway
 #: fails an answer whose decision and score disagree, whatever the gold label says).
-FORMAT_CHECKS = (
-    "json_object",
-    "keys_exact",
-    "decision_value",
-    "score_range",
-    "decision_matches_score",
-    "reasons_count",
-    "reasons_valid",
-)
+FORMAT_CHECKS = SCHEMA_CHECKS
 QUALITY_CHECKS = ("reasons_not_copied", "reasons_specific", "reasons_no_protected_attributes")
 GROUNDING_CHECK = "reasons_grounded"
 DEFAULT_LENGTH_TARGET = 320  # synthetic gold answers are 150-295 characters

@@ -121,7 +121,7 @@ def _check_run_dir(cfg: TrainConfig, directory: Path) -> dict[str, Any] | None:
 def load_hf(cfg: TrainConfig) -> tuple[Any, Any]:
     """fp32 base + fresh LoRA adapter, for CPU (or a GPU without Unsloth)."""
     import torch
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
 
     # LoRA's A matrices are drawn from the global RNG before the Trainer seeds it: without
@@ -133,14 +133,20 @@ def load_hf(cfg: TrainConfig) -> tuple[Any, Any]:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token  # labels mask the padding, so this is safe
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
-    lora = LoraConfig(
+    return get_peft_model(model, lora_config(cfg)), tokenizer
+
+
+def lora_config(cfg: TrainConfig) -> Any:
+    """The peft LoRA of ``cfg.lora``, for SFT and GRPO alike."""
+    from peft import LoraConfig
+
+    return LoraConfig(
         r=cfg.lora.r,
         lora_alpha=cfg.lora.alpha,
         lora_dropout=cfg.lora.dropout,
         target_modules=list(cfg.lora.target_modules),
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, lora), tokenizer
 
 
 def run_sft(cfg: TrainConfig, domains: DomainTable, rules: ValidatorRules) -> dict[str, Any]:

@@ -40,18 +40,23 @@ def load_unsloth(cfg: TrainConfig) -> tuple[Any, Any]:
         load_in_4bit=True,
         dtype=None,  # bf16 where supported, else fp16
     )
-    model = unsloth.FastLanguageModel.get_peft_model(
+    model = unsloth_lora(unsloth, model, cfg, cfg.sft.gradient_checkpointing)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
+def unsloth_lora(unsloth: Any, model: Any, cfg: TrainConfig, checkpointing: bool) -> Any:
+    """``cfg.lora`` on an Unsloth model (SFT and GRPO); Unsloth seeds the A matrices itself."""
+    return unsloth.FastLanguageModel.get_peft_model(
         model,
         r=cfg.lora.r,
         lora_alpha=cfg.lora.alpha,
         lora_dropout=cfg.lora.dropout,
         target_modules=list(cfg.lora.target_modules),
-        use_gradient_checkpointing="unsloth" if cfg.sft.gradient_checkpointing else False,
+        use_gradient_checkpointing="unsloth" if checkpointing else False,
         random_state=cfg.seed,
     )
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return model, tokenizer
 
 
 def merge_unsloth(cfg: TrainConfig, adapter_dir: Path, out_dir: Path) -> None:

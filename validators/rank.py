@@ -42,7 +42,8 @@ from validators.protected import protected_mentions
 from validators.rules import RankRules
 
 DOMAIN = "rank"
-CHECKS = (
+#: The checks about the answer's shape, not its content (training's format reward uses them).
+SCHEMA_CHECKS = (
     "json_object",
     "keys_exact",
     "decision_value",
@@ -50,6 +51,9 @@ CHECKS = (
     "decision_matches_score",
     "reasons_count",
     "reasons_valid",
+)
+CHECKS = (
+    *SCHEMA_CHECKS,
     "reasons_not_copied",
     "reasons_grounded",
     "reasons_specific",
