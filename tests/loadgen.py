@@ -27,6 +27,7 @@ class Shot:
     latency_s: float
     error: str | None = None
     retry_after_s: float = 0.0
+    started: float = 0.0  # time.monotonic() when it was sent
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -39,11 +40,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def _shoot(client: httpx.AsyncClient, path: str, body: dict[str, Any], rid: str) -> Shot:
-    started = time.perf_counter()
+    sent_at, started = time.monotonic(), time.perf_counter()
     try:
         response = await client.post(path, json=body, headers={"X-Request-ID": rid})
     except httpx.HTTPError as exc:
-        return Shot(rid, None, None, time.perf_counter() - started, repr(exc))
+        return Shot(rid, None, None, time.perf_counter() - started, repr(exc), started=sent_at)
     latency = time.perf_counter() - started
     code = None
     if response.status_code != 200:
@@ -52,7 +53,9 @@ async def _shoot(client: httpx.AsyncClient, path: str, body: dict[str, Any], rid
         except (ValueError, KeyError, TypeError):
             code = "unparseable"
     retry_after = float(response.headers.get("Retry-After", 0) or 0)
-    return Shot(rid, response.status_code, code, latency, retry_after_s=retry_after)
+    return Shot(
+        rid, response.status_code, code, latency, retry_after_s=retry_after, started=sent_at
+    )
 
 
 #: ``request(request_id, n) -> (path, body)``: the n-th request a worker sends.
