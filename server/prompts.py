@@ -36,20 +36,25 @@ def build_messages(domain: DomainConfig, fields: Mapping[str, str | None]) -> li
 
 
 def rank_json_schema(rules: RankRules) -> dict[str, Any]:
-    """The schema vLLM enforces for rank answers, derived from the validator's own limits."""
+    """The schema vLLM enforces for rank answers, derived from the validator's own limits.
+
+    Reasons come first: the grammar writes properties in schema order, so the model states
+    what it read (a missing must-have, the years) before it commits to a decision, and the
+    decision is conditioned on its own reasons instead of preceding them. The object a client
+    gets has the same keys either way."""
     return {
         "type": "object",
         "properties": {
-            "decision": {"type": "string", "enum": ["shortlist", "reject"]},
-            "score": {"type": "number", "minimum": 0, "maximum": 1},
             "reasons": {
                 "type": "array",
                 "items": {"type": "string", "minLength": 1, "maxLength": rules.max_reason_chars},
                 "minItems": rules.min_reasons,
                 "maxItems": rules.max_reasons,
             },
+            "decision": {"type": "string", "enum": ["shortlist", "reject"]},
+            "score": {"type": "number", "minimum": 0, "maximum": 1},
         },
-        "required": ["decision", "score", "reasons"],
+        "required": ["reasons", "decision", "score"],
         "additionalProperties": False,
     }
 

@@ -60,6 +60,10 @@ class Answer:
     status: str | None = None
     flags: tuple[str, ...] = ()
     expected_flags: tuple[str, ...] = field(default=())
+    #: Served only: the decision in the model's own text, before the guards, and the guard
+    #: rules that changed it; they show how much of the served figure the model earned.
+    model_decision: str | None = None
+    overrides: tuple[str, ...] = ()
 
 
 def confusion(gold: Sequence[str], predicted: Sequence[str | None]) -> dict[str, dict[str, int]]:
@@ -149,6 +153,13 @@ def summarize(answers: Sequence[Answer]) -> dict[str, Any]:
     if expected and any(a.status is not None or a.flags for a in answers):
         held = [a for a in expected if a.status == "verify" or a.flags]
         result["flagged_when_expected"] = {"pairs": len(expected), "held": len(held)}
+    if any(a.status is not None for a in answers):  # served: the same figures before guards
+        model = classification([a.gold for a in answers], [a.model_decision for a in answers])
+        result["before_guards"] = {k: model[k] for k in ("accuracy", "precision", "recall")}
+        rules = [rule for a in answers for rule in a.overrides]
+        result["overrides"] = {rule: rules.count(rule) for rule in sorted(set(rules))}
+        changed = [a for a in answers if a.decision != a.model_decision]
+        result["decisions_changed_by_guards"] = len(changed)
     return result
 
 
@@ -163,7 +174,7 @@ def _answer(pair: RankPair, text: str, valid: bool, rewards: RankRewardModel,
         pair.pair_id, pair.kind, pair.decision, float(pair.score),
         served.get("decision", parsed[0]), served.get("score", parsed[1]), valid, dict(parts),
         weighted_total(parts, weights), served.get("status"), tuple(served.get("flags", ())),
-        tuple(pair.expected_flags),
+        tuple(pair.expected_flags), parsed[0], tuple(served.get("overrides", ())),
     )  # fmt: skip
 
 
@@ -252,8 +263,9 @@ def evaluate_served(ranker: ServedRanker, pairs: Sequence[RankPair], rewards: Ra
     for pair in pairs:
         got = ranker.result(pair)
         flags = [f"{f.get('kind')}:{f.get('pattern')}" for f in got.get("flags", [])]
+        overrides = [str(o.get("rule")) for o in got.get("overrides", [])]
         served = {"decision": got.get("decision"), "score": got.get("score"),
-                  "status": got.get("status"), "flags": flags}  # fmt: skip
+                  "status": got.get("status"), "flags": flags, "overrides": overrides}  # fmt: skip
         answers.append(_answer(pair, got.get("text", ""), bool(got.get("valid")), rewards,
                                weights, **served))  # fmt: skip
     return answers
@@ -308,6 +320,15 @@ def markdown(systems: dict[str, dict[str, Any]]) -> str:
         if "flagged_when_expected" in s:
             held = s["flagged_when_expected"]
             lines.append(f"{label}: {held['held']}/{held['pairs']} pairs with expected flags held")
+        if "before_guards" in s:
+            model = s["before_guards"]
+            lines.append(
+                f"{label}, the model's own decisions before guards: accuracy "
+                f"{_cell(model['accuracy'])}, precision {_cell(model['precision'])}, recall "
+                f"{_cell(model['recall'])}; decisions changed by guards: "
+                f"{s['decisions_changed_by_guards']}/{s['n']} "
+                f"(overrides {s['overrides'] or 'none'})"
+            )
     return "\n".join(lines) + "\n"
 
 

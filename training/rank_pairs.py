@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -30,13 +31,13 @@ from functools import cache
 from typing import Literal
 
 from server.redaction import Redactor
-from server.service import prepare_rank_input
+from server.service import RankInput, prepare_rank_input
 from server.settings import REDACTION_CATEGORIES
 from training.rubric import score_candidate
 from training.synth_docs import YEAR, Candidate, Job, make_candidate, make_job, posting_text
 from training.synth_docs import resume_text as free_text
 from validators import ValidatorRules, load_rules
-from validators.evidence import extract, render
+from validators.evidence import Evidence
 from validators.evidence_rules import EvidenceRules, load_evidence_rules
 from validators.evidence_terms import vocabulary
 
@@ -71,11 +72,11 @@ def _rules() -> tuple[ValidatorRules, EvidenceRules, Redactor]:
     return rules, load_evidence_rules(), Redactor(REDACTION_CATEGORIES, rules.rank.protected_terms)
 
 
-def prompt_fields(pair: RankPair) -> dict[str, str | None]:
-    """The rank prompt fields the gateway would build from this pair (screened, neutralized,
-    redacted with every category, evidence added): pass them to server.prompts.build_messages."""
+def prepared_input(pair: RankPair) -> RankInput:
+    """What the gateway builds from this pair before the rank prompt (screened, neutralized,
+    redacted with every category, evidence extracted)."""
     _, evidence_rules, redactor = _rules()
-    prepared = prepare_rank_input(
+    return prepare_rank_input(
         pair.job_description,
         pair.candidate,
         neutralize=True,
@@ -84,13 +85,56 @@ def prompt_fields(pair: RankPair) -> dict[str, str | None]:
         today=TODAY,
         tags=frozenset({"evidence"}),
     )
-    return prepared.fields
 
 
-def evidence_field(job_description: str, candidate: str) -> str:
-    """The ``evidence`` prompt field for clean synthetic texts (training/synth.py rank rows)."""
-    _, evidence_rules, _ = _rules()
-    return render(extract(job_description, candidate, today=TODAY, rules=evidence_rules))
+def prompt_fields(pair: RankPair) -> dict[str, str | None]:
+    """The rank prompt fields the gateway would build: pass them to
+    server.prompts.build_messages."""
+    return prepared_input(pair).fields
+
+
+def _listed(names: Sequence[str], last: str = "and") -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {last} {names[-1]}"
+
+
+#: "- 3+ years of data analysis experience." in a synth_docs posting: the field years count in.
+_AREA = re.compile(r"\b\d+\+ years of ([^.\n]+?) experience")
+
+
+def gold_answer(pair: RankPair, evidence: Evidence) -> str:
+    """The answer an SFT row teaches: gold decision and score, and reasons read off the
+    evidence block in the prompt, so the model learns to decide from what it is shown.
+
+    The first reason always restates the evidence's missing must-haves ("...: none" or the
+    names) after a fixed lead-in: a small model copies a list far more reliably than it
+    decides "No" vs "Shows" up front (measured: a model trained on that wording opened every
+    answer with "No ..." and shortlisted anyway), and the decision, written after the reasons
+    (server/prompts.py), then follows from what it just copied. Every reason cites words of
+    the posting or the resume (the validator's grounding check): years are cited only when
+    the resume states the number."""
+    met, missing = evidence.must_have_met, evidence.must_have_missing
+    area = _AREA.search(pair.job_description)
+    job = f"this {area.group(1)} job" if area else "this job"  # a posting word: reasons_specific
+    shown = list(missing)
+    while len(", ".join(shown)) > 80:  # the reason stays under max_reason_chars
+        shown.pop()
+    reasons = [f"Must-haves missing for {job}: {', '.join(shown) or 'none'}"]
+    if met:
+        reasons.append(f"Shows {_listed(met[:3])}, required for {job}")
+    required, years = evidence.years_required, evidence.years_relevant
+    if required is not None and years is not None:
+        count = int(years)
+        stated = re.search(rf"\b{count} years?\b", pair.candidate) and float(years).is_integer()
+        cited = (f"{count} year" if count == 1 else f"{count} years") if stated else "Experience"
+        verb = "meets" if years >= required else "falls short of"
+        of = f" of {area.group(1)}" if area else ""
+        reasons.append(f"{cited} {verb} the {required}+ years{of} asked")
+    if not missing and evidence.nice_to_have_met:
+        reasons.append(f"Also shows {evidence.nice_to_have_met[0]}, a nice-to-have")
+    answer = {"reasons": reasons[:4], "decision": pair.decision, "score": pair.score}
+    # Compact, in the schema's key order (server/prompts.py): what vLLM's structured output emits.
+    return json.dumps(answer, separators=(",", ":"))
 
 
 def _shown_skills(cand: Candidate, job: Job, text: str, rules: EvidenceRules) -> Candidate:
@@ -235,46 +279,73 @@ def _draw(rng: random.Random, job: Job, kind: Kind, target: str) -> tuple[Candid
     raise RuntimeError(f"no {kind}/{target} candidate for {job.title} in 500 draws")
 
 
-def generate_pairs(n: int, seed: int) -> list[RankPair]:
-    """``n`` labelled pairs, deterministic in ``seed``; jobs are shared by up to 3 pairs."""
+def _make_pair(
+    job: Job, rng: random.Random, kind: Kind, target: str, ids: tuple[str, str, str]
+) -> RankPair:
+    """One labelled pair of ``kind`` whose gold decision is ``target``; ``ids`` = (pair, job,
+    candidate)."""
     rules, evidence_rules, redactor = _rules()
     cap = evidence_rules.guards.missing_must_have_cap
+    cand, profile = _draw(rng, job, kind, target)
+    result = score_candidate(
+        job.facts, cand.facts, shortlist_min_score=rules.rank.shortlist_min_score
+    )
+    text, flags = _text(profile, cand), ()
+    if kind == "honeypot":
+        text, flag = _honeypot(cand, profile, rng, evidence_rules)
+        flags = (flag,)
+    elif kind == "injection":
+        text, flag = _inject(text, profile, rng)
+        flags = (flag,)
+    posting = posting_text(job)
+    text = redactor.redact(text, posting).text
+    missing = bool(result.required_missing or result.certifications_missing)
+    score = min(result.score, cap) if missing else result.score
+    decision = "reject" if missing else result.decision
+    pair_id, job_id, candidate_id = ids
+    return RankPair(
+        pair_id=pair_id,
+        job_id=job_id,
+        candidate_id=candidate_id,
+        job_description=posting,
+        candidate=text,
+        decision=decision,
+        score=score,
+        kind=kind,
+        expected_flags=flags,
+        gold_status="verify" if flags else decision,
+        missing_must_haves=result.required_missing + result.certifications_missing,
+    )
+
+
+def generate_pairs(n: int, seed: int) -> list[RankPair]:
+    """``n`` labelled pairs, deterministic in ``seed``; jobs are shared by up to 3 pairs."""
     pairs = []
     for index, (kind, target) in enumerate(_slots(n, seed)):
         job = make_job(random.Random(f"{seed}-rank-job-{index // 3}"))
         rng = random.Random(f"{seed}-rank-pair-{index}")
-        cand, profile = _draw(rng, job, kind, target)
-        result = score_candidate(
-            job.facts, cand.facts, shortlist_min_score=rules.rank.shortlist_min_score
-        )
-        text, flags = _text(profile, cand), ()
-        if kind == "honeypot":
-            text, flag = _honeypot(cand, profile, rng, evidence_rules)
-            flags = (flag,)
-        elif kind == "injection":
-            text, flag = _inject(text, profile, rng)
-            flags = (flag,)
-        posting = posting_text(job)
-        text = redactor.redact(text, posting).text
-        missing = bool(result.required_missing or result.certifications_missing)
-        score = min(result.score, cap) if missing else result.score
-        decision = "reject" if missing else result.decision
-        pairs.append(
-            RankPair(
-                pair_id=f"rank-{seed}-{index}",
-                job_id=f"job-{seed}-{index // 3}",
-                candidate_id=f"cand-{seed}-{index}",
-                job_description=posting,
-                candidate=text,
-                decision=decision,
-                score=score,
-                kind=kind,
-                expected_flags=flags,
-                gold_status="verify" if flags else decision,
-                missing_must_haves=result.required_missing + result.certifications_missing,
-            )
-        )
+        ids = (f"rank-{seed}-{index}", f"job-{seed}-{index // 3}", f"cand-{seed}-{index}")
+        pairs.append(_make_pair(job, rng, kind, target, ids))
     return pairs
+
+
+def draw_pair(rng: random.Random, pair_id: str) -> RankPair:
+    """One pair with its own job, kind and gold drawn from ``rng`` at generate_pairs' shares
+    (half shortlist overall): the SFT rank rows (training/synth.py), so the model learns the
+    served policy on the inputs the gateway builds, honeypots and injections included."""
+    roll = rng.random()
+    kind: Kind = "plain"
+    if roll < HONEYPOT_SHARE:
+        kind = "honeypot"
+    elif roll < HONEYPOT_SHARE + INJECTION_SHARE:
+        kind = "injection"
+    elif roll < HONEYPOT_SHARE + INJECTION_SHARE + MISSING_SHARE:
+        kind = "missing_must_have"
+    # Missing-must-have pairs are all rejects; the others shortlist often enough for half.
+    share = 0.5 / (1 - MISSING_SHARE)
+    target = "reject" if kind == "missing_must_have" or rng.random() >= share else "shortlist"
+    job = make_job(rng)
+    return _make_pair(job, rng, kind, target, (pair_id, f"job-{pair_id}", f"cand-{pair_id}"))
 
 
 def split_pairs(

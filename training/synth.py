@@ -12,7 +12,6 @@ domain's weight does not reshuffle the others.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -22,7 +21,7 @@ from typing import Any
 from server.domains import DomainTable
 from server.prompts import build_messages
 from training.formats import Example, Message, example_id
-from training.rank_pairs import evidence_field
+from training.rank_pairs import draw_pair, gold_answer, prepared_input
 from training.rubric import RubricResult, recommendation, score_candidate
 from training.synth_docs import (
     Candidate,
@@ -177,28 +176,15 @@ def build_match(rng: random.Random, rules: ValidatorRules) -> Built:
 
 
 def build_rank(rng: random.Random, rules: ValidatorRules) -> Built:
-    job, cand, result = _pair(rng, rules)
-    reasons = []
-    hit, miss = list(result.required_matched), list(result.required_missing)
-    if hit:
-        reasons.append(f"Has {_join(hit[:3])}, which this {job.role.title} job requires")
-    if miss:
-        reasons.append(f"No {_join(miss[:2], 'or')} listed for this {job.role.title} job")
-    if cand.years >= job.min_years:
-        reasons.append(f"{_years(cand.years)} of experience against the {job.min_years}+ asked")
-    else:
-        reasons.append(
-            f"Only {_years(cand.years)} of experience against the {job.min_years}+ asked"
-        )
-    reasons += [f"Lacks the required {cert}" for cert in result.certifications_missing]
-    answer = json.dumps(
-        {"decision": result.decision, "score": result.score, "reasons": reasons[:4]},
-        separators=(",", ":"),
-    )  # compact, key order of the schema: what vLLM's structured output produces
-    fields = {"job_description": posting_text(job), "candidate": resume_text(cand, with_name=False)}
-    fields["evidence"] = evidence_field(fields["job_description"], fields["candidate"])
-    gold = {"decision": result.decision, "score": result.score, "rubric": result.to_dict()}
-    return fields, answer, gold
+    """A labelled pair as rank evaluation draws them (honeypots, injections, JSON profiles, a
+    missing must-have), prompted with the fields the gateway builds; gold is the served policy
+    (rubric, then the must-have guard), so SFT teaches what /v1/rank must answer."""
+    pair = draw_pair(rng, f"synth-rank-{rng.random():.12f}")
+    prepared = prepared_input(pair)
+    fields = {key: value for key, value in prepared.fields.items() if value is not None}
+    gold = {"decision": pair.decision, "score": pair.score, "kind": pair.kind,
+            "expected_flags": list(pair.expected_flags)}  # fmt: skip
+    return fields, gold_answer(pair, prepared.evidence), gold
 
 
 def build_recruiting(rng: random.Random, rules: ValidatorRules) -> Built:

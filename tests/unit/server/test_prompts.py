@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from server.domains import load_domains
 from server.prompts import SCORE_CHARS, rank_answer_max_chars, rank_json_schema
 from validators.config import configs_dir, load_rules
@@ -29,3 +31,14 @@ def test_worst_case_is_the_length_of_a_maximal_answer():
     # float() rounds the long score, so the real text is no longer than the estimate.
     assert len(text) <= rank_answer_max_chars(rules)
     assert rank_answer_max_chars(rules) - len(text) <= SCORE_CHARS
+
+
+def test_the_grammar_writes_reasons_before_the_decision():
+    """vLLM's xgrammar backend emits properties in schema order: reasons first, so the decision
+    is generated after (and conditioned on) the reasons. The compiled grammar must agree."""
+    xgrammar = pytest.importorskip("xgrammar")
+    schema = rank_json_schema(load_rules().rank)
+    assert list(schema["properties"]) == ["reasons", "decision", "score"]
+    grammar = str(xgrammar.Grammar.from_json_schema(json.dumps(schema), any_whitespace=False))
+    root = next(line for line in grammar.splitlines() if line.startswith("root ::="))
+    assert '"\\"reasons\\""' in root and '"\\"decision\\""' not in root  # reasons open the object

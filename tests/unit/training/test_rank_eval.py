@@ -158,6 +158,36 @@ def test_served_answers_carry_status_flags_and_rewards(rules):
     assert summarize(answers)["flagged_when_expected"] == {"pairs": 1, "held": 1}
 
 
+def test_served_summary_separates_the_models_decisions_from_the_guards(rules):
+    """The model shortlisted, the must-have guard rejected: the served figure is right, the
+    model's own is wrong, and the report says which rule changed it."""
+    import httpx
+
+    from training.rank_eval import ServedRanker, evaluate_served
+
+    body = '{"reasons":["No SQL listed here","Only Excel work"],"decision":"shortlist","score":0.9}'
+    result = {"decision": "reject", "score": 0.45, "text": body, "valid": True,
+              "status": "reject", "flags": [],
+              "overrides": [{"rule": "missing_must_have", "before": "shortlist (0.9)",
+                             "after": "reject (0.45)", "reason": "missing: SQL"}]}  # fmt: skip
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, json={"results": [result]}))
+    pairs = [
+        RankPair("p0", "j", "c", "Analyst. SQL.", "Excel.", "reject", 0.2, "plain", (), "reject")
+    ]
+    answers = evaluate_served(
+        ServedRanker("http://gw", None, 1, transport=transport),
+        pairs,
+        RankRewardModel(rules),
+        dict.fromkeys(COMPONENTS, 1 / 6),
+    )
+    s = summarize(answers)
+    assert s["accuracy"] == 1.0 and s["before_guards"]["accuracy"] == 0.0
+    assert s["overrides"] == {"missing_must_have": 1} and s["decisions_changed_by_guards"] == 1
+    assert "decisions changed by guards: 1/1" in markdown({"served": s})
+    local = summarize([_answer("reject", "reject", 1.0)])
+    assert "before_guards" not in local  # a local model has no guards to separate
+
+
 @pytest.mark.slow
 def test_rank_eval_end_to_end_on_a_tiny_model(tmp_path, tiny_model, domains, rules):
     import json

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -48,7 +49,10 @@ def test_rows_vary_in_roles_companies_and_wording(domains, rules):
     assert len({r.answer for r in rows}) == len(rows)
 
 
-def test_rank_rows_carry_the_rubric_gold_label(domains, rules):
+def test_rank_rows_carry_the_served_gold_label_in_schema_order(domains, rules):
+    from server.prompts import rank_json_schema
+
+    order = list(rank_json_schema(rules.rank)["properties"])
     for index in range(50):
         example = build_example("rank", index, 3, domains, rules)
         answer = json.loads(example.answer)
@@ -56,8 +60,48 @@ def test_rank_rows_carry_the_rubric_gold_label(domains, rules):
         assert (answer["decision"], answer["score"]) == (
             example.gold["decision"], example.gold["score"]
         )  # fmt: skip
-        assert list(answer) == ["decision", "score", "reasons"]
-        assert " " not in example.answer.split('"reasons"')[0]  # compact, as vLLM emits it
+        assert list(answer) == order  # the key order vLLM's grammar writes
+        assert json.dumps(answer, separators=(",", ":")) == example.answer  # compact, as vLLM
+
+
+def test_rank_rows_teach_the_must_have_guard_and_are_balanced(domains, rules):
+    """Gold is the served policy: a must-have the evidence shows missing is a reject with a
+    capped score, and the reasons say which; with none missing the decision is the rubric's."""
+    from validators.evidence_rules import load_evidence_rules
+
+    cap = load_evidence_rules().guards.missing_must_have_cap
+    decisions = []
+    for index in range(200):
+        example = build_example("rank", index, 5, domains, rules)
+        answer = json.loads(example.answer)
+        evidence = (example.fields or {})["evidence"]
+        missing = evidence.split("missing: ", 1)[1].split(".", 1)[0]
+        if missing != "none":
+            assert answer["decision"] == "reject" and answer["score"] <= cap, evidence
+            first = answer["reasons"][0]
+            assert first.startswith("Must-haves missing") and missing.split(", ")[0] in first
+        else:
+            assert answer["reasons"][0].endswith(": none"), answer
+        decisions.append(answer["decision"])
+    assert 0.4 <= decisions.count("shortlist") / len(decisions) <= 0.6
+    kinds = {build_example("rank", i, 5, domains, rules).gold["kind"] for i in range(200)}
+    assert kinds == {"plain", "missing_must_have", "honeypot", "injection"}
+
+
+def test_rank_rows_share_no_job_or_candidate_with_the_rank_eval_set(domains, rules):
+    """The SFT rank rows and the held-out rank-eval pairs come from different generators:
+    no posting and no resume text appears on both sides."""
+    from training.config import load_train_config
+    from training.grpo import load_pairs
+    from training.rank_pairs import prompt_fields
+
+    cfg = load_train_config(Path("configs/train/cpu.yaml"))
+    _, held_out = load_pairs(cfg)
+    rows, _ = generate(400, cfg.seed, domains, rules, {"rank": 1.0})
+    jobs = {(r.fields or {})["job_description"] for r in rows}
+    resumes = {(r.fields or {})["candidate"] for r in rows}
+    assert not jobs & {p.job_description for p in held_out}
+    assert not resumes & {prompt_fields(p)["candidate"] for p in held_out}
 
 
 def test_rank_candidates_survive_production_redaction_unchanged(domains, rules):
