@@ -34,7 +34,15 @@ from server.redaction import Redactor
 from server.service import RankInput, prepare_rank_input
 from server.settings import REDACTION_CATEGORIES
 from training.rubric import score_candidate
-from training.synth_docs import YEAR, Candidate, Job, make_candidate, make_job, posting_text
+from training.synth_docs import (
+    YEAR,
+    Candidate,
+    Job,
+    listed,
+    make_candidate,
+    make_job,
+    posting_text,
+)
 from training.synth_docs import resume_text as free_text
 from validators import ValidatorRules, load_rules
 from validators.evidence import Evidence
@@ -93,11 +101,6 @@ def prompt_fields(pair: RankPair) -> dict[str, str | None]:
     return prepared_input(pair).fields
 
 
-def _listed(names: Sequence[str], last: str = "and") -> str:
-    names = list(names)
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {last} {names[-1]}"
-
-
 #: "- 3+ years of data analysis experience." in a synth_docs posting: the field years count in.
 _AREA = re.compile(r"\b\d+\+ years of ([^.\n]+?) experience")
 
@@ -107,12 +110,13 @@ def gold_answer(pair: RankPair, evidence: Evidence) -> str:
     evidence block in the prompt, so the model learns to decide from what it is shown.
 
     The first reason always restates the evidence's missing must-haves ("...: none" or the
-    names) after a fixed lead-in: a small model copies a list far more reliably than it
-    decides "No" vs "Shows" up front (measured: a model trained on that wording opened every
-    answer with "No ..." and shortlisted anyway), and the decision, written after the reasons
-    (server/prompts.py), then follows from what it just copied. Every reason cites words of
-    the posting or the resume (the validator's grounding check): years are cited only when
-    the resume states the number."""
+    names) after a fixed lead-in, so that the decision, written after the reasons
+    (server/prompts.py), can follow from a list the model copied rather than from a "No" vs
+    "Shows" choice made up front (a model trained on that wording opened every answer with
+    "No ..." and shortlisted anyway). Measured: the 135M model still does not learn the
+    decision this way on CPU (README, Rank). Every reason cites words of the posting or the
+    resume (the validator's grounding check): years are cited only when the resume states
+    the number."""
     met, missing = evidence.must_have_met, evidence.must_have_missing
     area = _AREA.search(pair.job_description)
     job = f"this {area.group(1)} job" if area else "this job"  # a posting word: reasons_specific
@@ -121,7 +125,7 @@ def gold_answer(pair: RankPair, evidence: Evidence) -> str:
         shown.pop()
     reasons = [f"Must-haves missing for {job}: {', '.join(shown) or 'none'}"]
     if met:
-        reasons.append(f"Shows {_listed(met[:3])}, required for {job}")
+        reasons.append(f"Shows {listed(met[:3])}, required for {job}")
     required, years = evidence.years_required, evidence.years_relevant
     if required is not None and years is not None:
         count = int(years)

@@ -26,6 +26,7 @@ from training.rubric import RubricResult, recommendation, score_candidate
 from training.synth_docs import (
     Candidate,
     Job,
+    listed,
     make_candidate,
     make_job,
     posting_text,
@@ -37,11 +38,6 @@ from validators import DOMAINS, ValidatorRules, validate
 
 log = logging.getLogger(__name__)
 Built = tuple[dict[str, str], str, dict[str, Any] | None]
-
-
-def _join(items: list[str] | tuple[str, ...], last: str = "and") -> str:
-    items = list(items)
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
 
 
 def _years(n: int) -> str:
@@ -61,7 +57,7 @@ def _tips(rng: random.Random, cand: Candidate, job: Job) -> list[str]:
             f"Add numbers to each role, such as how you {stint.win}.",
         )),
         "skills_buried": rng.choice((
-            f"Move your skills ({_join(list(cand.skills[:3]))}) to the top, under your name.",
+            f"Move your skills ({listed(list(cand.skills[:3]))}) to the top, under your name.",
             "Put the skills line first so screeners see it in seconds.",
         )),
         "no_summary": rng.choice((
@@ -73,7 +69,7 @@ def _tips(rng: random.Random, cand: Candidate, job: Job) -> list[str]:
             'Start each line with a strong verb instead of "Responsible for".',
         )),
         "missing_keywords": (
-            f"Add {_join(missing)} if you have used them; the {job.title} posting asks for them."
+            f"Add {listed(missing)} if you have used them; the {job.title} posting asks for them."
             if missing else f"Mirror the wording of the {job.title} posting in your skills line."
         ),
     }  # fmt: skip
@@ -106,13 +102,13 @@ def build_job_description(rng: random.Random, rules: ValidatorRules) -> Built:
     job = make_job(rng)
     must = list(job.required[:2])
     details = f"{sentence(job.industry)} company in {job.city}, {job.mode}. "
-    details += f"Team of {rng.randint(3, 12)}. Must have {_join(must)}."
+    details += f"Team of {rng.randint(3, 12)}. Must have {listed(must)}."
     if job.certification:
         details += f" {job.certification} required."
     requirements = [
         f"{job.min_years}+ years of {job.role.area} experience.",
-        f"Strong skills in {_join(must)}.",
-        f"Experience with {_join(list(job.required[2:]))}.",
+        f"Strong skills in {listed(must)}.",
+        f"Experience with {listed(list(job.required[2:]))}.",
     ]
     if job.certification:
         requirements.append(f"Active {job.certification}.")
@@ -144,7 +140,7 @@ def build_match(rng: random.Random, rules: ValidatorRules) -> Built:
     job, cand, result = _pair(rng, rules)
     strengths = []
     if result.required_matched:
-        strengths.append(f"Has {_join(list(result.required_matched[:3]))}, required for the role.")
+        strengths.append(f"Has {listed(list(result.required_matched[:3]))}, required for the role.")
     if cand.years >= job.min_years:
         strengths.append(f"{_years(cand.years)} of experience against the {job.min_years}+ asked.")
     if result.preferred_matched:
@@ -157,7 +153,7 @@ def build_match(rng: random.Random, rules: ValidatorRules) -> Built:
     gaps += [f"Lacks the required {cert}." for cert in result.certifications_missing]
     gaps += [f"No {skill} experience (nice to have)." for skill in result.preferred_missing[:1]]
     verb = recommendation(result.score, _bar(rules))
-    needs = _join(list(result.required_missing[:1]) or ["ramp-up"])
+    needs = listed(list(result.required_missing[:1]) or ["ramp-up"])
     why = {
         "interview": "covers the core requirements",
         "consider": f"solid base but needs {needs}",
@@ -208,7 +204,7 @@ def build_recruiting(rng: random.Random, rules: ValidatorRules) -> Built:
         f"Post the opening on {channels[0]} and {channels[1]} with the salary range.",
         f"Offer a referral bonus of ${rng.choice((500, 1000, 2000))} to current staff.",
         f"Source passive candidates on {channels[2]} with a short personal note.",
-        f"Run a {rng.choice((20, 30, 45))}-minute structured screen on {_join(job.required[:2])}.",
+        f"Run a {rng.choice((20, 30, 45))}-minute structured screen on {listed(job.required[:2])}.",
         f"Use a short work sample: {job.duties[0]}.",
         f"Send offers within {rng.choice((24, 48, 72))} hours of the final interview.",
         f"Track time to fill weekly against the {weeks}-week deadline.",

@@ -9,6 +9,7 @@ resume was written with. All randomness comes from the ``random.Random`` passed 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from training.rubric import CandidateFacts, JobFacts
@@ -77,6 +78,12 @@ class Candidate:
     @property
     def facts(self) -> CandidateFacts:
         return CandidateFacts(self.title, self.years, self.skills, self.certifications)
+
+
+def listed(items: Sequence[str], last: str = "and") -> str:
+    """``a, b and c``: skills and tools named in running text (postings, reasons, advice)."""
+    items = list(items)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
 
 
 def sentence(text: str) -> str:
