@@ -52,8 +52,10 @@ test-integration: setup
 loadtest: setup ## 2x the admission limit for 60 s, one upstream killed; figures in runs/loadtest/
 	HRSTACK_LOADTEST_OUT=runs/loadtest/loadtest.json $(PY) -m pytest tests/integration/test_load.py -q -s --timeout 900
 
-bench: setup ## raw vLLM vs gateway, concurrency 1/8/32; writes bench-results/
+bench: setup ## raw vLLM vs gateway, concurrency 1/8/32; real-sized rank at 8; constrained vs free decoding; writes bench-results/
 	$(PY) -m tests.benchmarks.bench_gateway --out bench-results
+	$(PY) -m tests.benchmarks.bench_long_inputs --out bench-results
+	$(PY) -m tests.benchmarks.bench_constraints --out bench-results
 
 TRAIN_CONFIG ?= configs/train/cpu.yaml
 TRAIN_RUN_DIR ?= runs/$(basename $(notdir $(TRAIN_CONFIG)))

@@ -67,6 +67,15 @@ class AuditUnavailable(GatewayError):
     code = "audit_unavailable"
 
 
+class InputTooLong(GatewayError):
+    """The prompt plus the domain's answer budget does not fit the served model's context; the
+    body names each field with its token count and the limit."""
+
+    status_code = 422
+    type = "invalid_request_error"
+    code = "context_length_exceeded"
+
+
 class AnswerInvalid(GatewayError):
     """Strict mode: the final attempt still failed validation; the body carries the report."""
 

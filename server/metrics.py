@@ -91,6 +91,12 @@ class Metrics:
             ["upstream", "kind"],
             registry=r,
         )
+        self.engine_restarts = Counter(
+            "hrstack_engine_restarts",
+            "Launched vLLM processes restarted after dying, by exit (exit_N or signal_NAME).",
+            ["reason"],
+            registry=r,
+        )
         # --- untrusted input, protected attributes, audit --------------------------------------
         self.input_flags = Counter(
             "hrstack_input_flags",

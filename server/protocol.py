@@ -10,8 +10,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-# Bounds are generous for real documents and small enough to keep one prompt inside the model's
-# context window (a 20k-character resume is ~5k tokens).
+# Character bounds are a ceiling on what is read at all (a 20k-character resume is ~5k tokens);
+# what fits is decided in tokens: the prompt plus the domain's answer budget must fit the served
+# model's context (MAX_MODEL_LEN of the profile, 8,192 tokens on CPU), else 422
+# context_length_exceeded naming each field and its token count (server.sizing).
+TOKEN_LIMIT_NOTE = (
+    " At most 20,000 characters; the whole prompt must also fit the served model's context in "
+    "tokens (with the answer budget), else 422 `context_length_exceeded` with each field's "
+    "token count."
+)
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 MediumText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4_000)
@@ -27,7 +34,7 @@ class _Request(BaseModel):
 
 
 class ResumeGuidanceRequest(_Request):
-    resume: LongText = Field(description="The resume as plain text.")
+    resume: LongText = Field(description="The resume as plain text." + TOKEN_LIMIT_NOTE)
     target_role: ShortText | None = Field(None, description="Role the resume should aim at.")
 
 
@@ -40,8 +47,10 @@ class JobDescriptionRequest(_Request):
 
 
 class MatchRequest(_Request):
-    job_description: LongText = Field(description="The job description as plain text.")
-    resume: LongText = Field(description="The candidate's resume as plain text.")
+    job_description: LongText = Field(
+        description="The job description as plain text." + TOKEN_LIMIT_NOTE
+    )
+    resume: LongText = Field(description="The candidate's resume as plain text." + TOKEN_LIMIT_NOTE)
 
 
 class RecruitingStrategyRequest(_Request):
@@ -52,14 +61,18 @@ class RecruitingStrategyRequest(_Request):
 
 
 class AtsKeywordsRequest(_Request):
-    job_description: LongText = Field(description="The job description as plain text.")
+    job_description: LongText = Field(
+        description="The job description as plain text." + TOKEN_LIMIT_NOTE
+    )
 
 
 class CandidateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: ShortText = Field(description="Your identifier for the candidate; echoed in the result.")
-    resume: LongText = Field(description="The candidate's resume or profile as plain text.")
+    resume: LongText = Field(
+        description="The candidate's resume or profile as plain text." + TOKEN_LIMIT_NOTE
+    )
 
 
 class RankRequest(BaseModel):
@@ -67,8 +80,12 @@ class RankRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    job_description: LongText = Field(description="The job description as plain text.")
-    candidate: LongText | None = Field(None, description="A single candidate's resume text.")
+    job_description: LongText = Field(
+        description="The job description as plain text." + TOKEN_LIMIT_NOTE
+    )
+    candidate: LongText | None = Field(
+        None, description="A single candidate's resume text." + TOKEN_LIMIT_NOTE
+    )
     candidate_id: ShortText | None = Field(
         None,
         description="Your identifier for the single 'candidate' (default 'candidate'); the "
@@ -111,6 +128,22 @@ class ValidationReport(BaseModel):
     failed: list[str] = Field(description="Names of the failed checks.")
 
 
+class AttemptReport(BaseModel):
+    """One attempt of the retry loop: what it was asked and which checks its answer failed."""
+
+    attempt: int = Field(description="1 for the first try.")
+    mode: Literal["first", "repair", "reseed"] = Field(
+        description="first; repair (the model was shown its last answer and the failed checks) "
+        "or reseed (the same prompt with a new seed)."
+    )
+    constrained: bool = Field(description="Decoded under the domain's grammar or JSON schema.")
+    failed: list[str] = Field(description="Names of the checks this attempt's answer failed.")
+    details: dict[str, str] = Field(
+        default_factory=dict, description="Each failed check's detail, by name."
+    )
+    completion_tokens: int = 0
+
+
 class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -138,6 +171,9 @@ class TaskResponse(BaseModel):
     valid: bool = Field(description="The answer passed every check of its domain's validator.")
     validation: ValidationReport
     attempts: int = Field(description="Attempts used, the first included.")
+    attempt_history: list[AttemptReport] = Field(
+        default_factory=list, description="Every attempt's failed checks, in order."
+    )
     usage: Usage = Field(description="Tokens summed over all attempts.")
     flags: list[InputFlag] = Field(
         default_factory=list,
@@ -225,6 +261,9 @@ class RankResult(BaseModel):
     valid: bool
     validation: ValidationReport
     attempts: int
+    attempt_history: list[AttemptReport] = Field(
+        default_factory=list, description="Every attempt's failed checks, in order."
+    )
     usage: Usage
     flags: list[InputFlag] = Field(default_factory=list, description="As for other tasks.")
     redacted: dict[str, int] = Field(
@@ -264,7 +303,8 @@ class DomainInfo(BaseModel):
     path: str
     summary: str
     seed: str | None
-    response_format: str
+    constraint: str = Field(description="grammar, json_schema or none (how decoding is bound).")
+    retry: str = Field(description="repair or reseed: what attempts after the first do.")
     max_attempts: int
     requirements: list[str] = Field(description="What a valid answer must satisfy.")
 

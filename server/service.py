@@ -1,7 +1,7 @@
 """Screen -> seed -> generate -> validate -> retry, for any row of the domain table. No FastAPI.
 
-Request text is screened first (server.untrusted: invisible characters stripped, injection
-phrasing flagged and neutralized); for rank, the candidate is then redacted (server.redaction),
+Request text is screened first (tasks.untrusted: invisible characters stripped, injection
+phrasing flagged and neutralized); for rank, the candidate is then redacted (tasks.redaction),
 evidence is read from both texts into the prompt (validators.evidence), the validator judges
 the answer against exactly the text the model read, and guards (validators.guards) overrule a
 verdict that shortlists a candidate missing a must-have or that needs a person to verify.
@@ -19,23 +19,45 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Literal
 
-from server import untrusted
-from server.domains import DomainTable
+from server import sizing
 from server.engine import EngineClient
 from server.metrics import Metrics
-from server.prompts import assemble_answer, build_payload, prompt_version
-from server.redaction import Redacted, Redactor
-from validators import ValidationResult, ValidatorRules, validate
-from validators.evidence import Evidence, Flag, extract, render
+from tasks import untrusted
+from tasks.domains import DomainTable
+from tasks.prompts import Repair, assemble_answer, build_payload, prompt_version
+from tasks.rank_input import parsed_verdict, prepare_rank_input
+from tasks.redaction import Redacted, Redactor
+from validators import FORMAT_CHECKS, ValidationResult, ValidatorRules, validate
+from validators.evidence import Evidence
 from validators.evidence_rules import EvidenceRules, load_evidence_rules
-from validators.guards import Decision, GuardResult, apply_guards
+from validators.guards import GuardResult, apply_guards
 
 log = logging.getLogger(__name__)
 
-#: Rank checks that prove the JSON schema itself is enforced (content checks are separate).
-SCHEMA_CHECKS = ("json_object", "keys_exact", "decision_value", "score_range", "reasons_count")
+#: A repair turn's size beyond the failed answer: the checks' names and details, the template.
+REPAIR_TURN_TOKENS = 200
+#: What the start-up self-check asks for under each constraint: prose, not the format. Only an
+#: enforced constraint turns it into an answer of the domain's shape.
+SELF_CHECK_ASK = "Write a short poem about the sea. Do not use lists, headings, numbers or JSON."
+#: The posting the ATS self-check builds its per-request grammar from.
+SELF_CHECK_POSTING = (
+    "Data Analyst. Requirements: SQL, Python and Tableau; experience with Snowflake or BigQuery; "
+    "stakeholder reporting; A/B testing; data modeling with dbt. Nice to have: Looker, Airflow."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One attempt as the response reports it (``attempt_history``)."""
+
+    attempt: int
+    mode: Literal["first", "repair", "reseed"]
+    constrained: bool
+    failed: tuple[str, ...]
+    details: dict[str, str]
+    completion_tokens: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +68,7 @@ class Outcome:
     prompt_tokens: int
     completion_tokens: int
     flags: tuple[untrusted.InputFlag, ...] = ()
+    history: tuple[Attempt, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,67 +77,6 @@ class RankOutcome:
     redacted: Redacted | None
     evidence: Evidence
     guard: GuardResult
-
-
-@dataclass(frozen=True, slots=True)
-class RankInput:
-    """What the rank prompt is built from: screened, redacted fields with ``evidence``."""
-
-    fields: dict[str, str | None]
-    flags: list[untrusted.InputFlag]
-    redacted: Redacted | None
-    evidence: Evidence
-
-
-#: Screening findings that are also integrity flags (they are stripped before extraction).
-_SCREEN_FLAG_KINDS = ("prompt_injection", "hidden_text")
-
-
-def prepare_rank_input(
-    job_description: str,
-    resume: str,
-    *,
-    neutralize: bool,
-    redactor: Redactor | None,
-    evidence_rules: EvidenceRules,
-    today: date,
-    tags: frozenset[str] = frozenset(),
-) -> RankInput:
-    """Screen -> redact -> extract evidence, as the gateway does before every rank prompt.
-    Pure, so training (training/rank_pairs.py) builds exactly the prompt production sends."""
-    fields, flags = untrusted.screen_fields(
-        {"job_description": job_description, "candidate": resume}, neutralize=neutralize, tags=tags
-    )
-    redacted = None
-    if redactor is not None and redactor.enabled:
-        redacted = redactor.redact(fields["candidate"] or "", job_description)
-        fields["candidate"] = redacted.text
-    evidence = extract(
-        fields["job_description"] or "",
-        fields["candidate"] or "",
-        today=today,
-        rules=evidence_rules,
-    )
-    screened = [
-        Flag(f.kind, f.pattern)
-        for f in flags
-        if f.field == "candidate" and f.kind in _SCREEN_FLAG_KINDS
-    ]
-    evidence = evidence.with_flags(screened)
-    fields["evidence"] = render(evidence)
-    return RankInput(fields, flags, redacted, evidence)
-
-
-def parsed_verdict(parsed: Mapping[str, Any]) -> tuple[Decision | None, float | None, list[str]]:
-    """Only values of the right type reach the typed result; the report says what was wrong."""
-    decision = parsed.get("decision")
-    score = parsed.get("score")
-    reasons = parsed.get("reasons")
-    return (
-        decision if decision in ("shortlist", "reject") else None,
-        float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None,
-        [r for r in reasons if isinstance(r, str)] if isinstance(reasons, list) else [],
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +98,9 @@ class TaskService:
         redactor: Redactor | None = None,
         evidence_rules: EvidenceRules | None = None,
         today: Callable[[], date] = date.today,
+        send_seeds: bool = True,
+        input_overflow: sizing.Policy = "refuse",
+        constrained: bool = True,
     ) -> None:
         self.engine = engine
         self.domains = domains
@@ -146,7 +111,10 @@ class TaskService:
         self.redactor = redactor
         self.evidence_rules = evidence_rules or load_evidence_rules()
         self.today = today
-        self.prompt_version = prompt_version(domains["rank"], rules.rank)
+        self.send_seeds = send_seeds
+        self.input_overflow: sizing.Policy = input_overflow
+        self.constrained = constrained
+        self.prompt_version = prompt_version(domains["rank"], rules)
 
     def _screen(
         self, fields: Mapping[str, str | None]
@@ -176,22 +144,48 @@ class TaskService:
         *,
         max_attempts: int | None,
         seed: int | None,
+        params: Mapping[str, str] | None = None,
     ) -> Outcome:
         """The retry loop. The (screened) fields are the validator's context: ATS keywords are
-        checked against the job description, rank reasons against the job and the candidate."""
+        checked against the job description, rank reasons against the job and the candidate.
+        First the prompt is sized against the model's context (server.sizing): what does not
+        fit is refused, or cut, before any engine time is spent on it."""
         cfg = self.domains[domain]
+        fitted = await sizing.fit(
+            self.engine,
+            lambda current: build_payload(
+                cfg, current, model=self.model, seed=None, rules=self.rules
+            ),
+            fields,
+            model=self.model,
+            domain=domain,
+            answer_tokens=cfg.sampling.max_tokens,
+            policy=self.input_overflow,
+            params=params,
+        )
+        fields = fitted.fields
+        flags = [*flags, *fitted.flags]
         context = {name: value for name, value in fields.items() if value}
         budget = min(cfg.max_attempts, max_attempts or cfg.max_attempts)
         base_seed = random.randrange(2**31) if seed is None else seed
         best: Outcome | None = None
+        history: list[Attempt] = []
+        repair: Repair | None = None
         prompt_tokens = completion_tokens = 0
         for attempt in range(1, budget + 1):
+            mode: Literal["first", "repair", "reseed"] = "first" if attempt == 1 else "reseed"
+            if repair is not None:
+                # The failed answer and the checks go into the prompt: only where they fit.
+                needed = history[-1].completion_tokens + REPAIR_TURN_TOKENS
+                mode = "repair" if fitted.room is None or needed <= fitted.room else "reseed"
             payload = build_payload(
                 cfg,
                 fields,
                 model=self.model,
-                seed=base_seed + attempt - 1,
-                rank_rules=self.rules.rank,
+                seed=base_seed + attempt - 1 if self.send_seeds else None,
+                rules=self.rules,
+                constrained=self.constrained,
+                repair=repair if mode == "repair" else None,
             )
             completion = await self.engine.chat(payload)
             prompt_tokens += completion.prompt_tokens
@@ -200,19 +194,38 @@ class TaskService:
             result = validate(cfg.validator, text, self.rules, context)
             for name in result.failed:
                 self.metrics.validation_failures.labels(domain, name).inc()
+            history.append(
+                Attempt(
+                    attempt,
+                    mode,
+                    self.constrained and cfg.constraint != "none",
+                    tuple(result.failed),
+                    {c.name: c.detail for c in result.checks if not c.ok},
+                    completion.completion_tokens,
+                )
+            )
             if best is None or len(result.failed) <= len(best.result.failed):
                 best = Outcome(text, result, attempt, 0, 0)
             if result.ok:
                 break
+            if cfg.retry == "repair":
+                repair = Repair(text, result)
             log.info(
-                "%s attempt %d/%d failed: %s", domain, attempt, budget, ",".join(result.failed)
-            )
+                "%s attempt %d/%d (%s) failed: %s",
+                domain, attempt, budget, mode, ",".join(result.failed),
+            )  # fmt: skip
         assert best is not None
         self.metrics.tokens.labels(domain, "prompt").inc(prompt_tokens)
         self.metrics.tokens.labels(domain, "completion").inc(completion_tokens)
         self.metrics.attempts.labels(domain).observe(attempt)
         return Outcome(
-            best.text, best.result, attempt, prompt_tokens, completion_tokens, tuple(flags)
+            best.text,
+            best.result,
+            attempt,
+            prompt_tokens,
+            completion_tokens,
+            tuple(flags),
+            tuple(history),
         )
 
     async def rank(
@@ -223,14 +236,17 @@ class TaskService:
         concurrency: int,
         max_attempts: int | None = None,
         seed: int | None = None,
+        candidate_params: list[str] | None = None,
     ) -> list[RankOutcome]:
         """Rank each resume against the job, ``concurrency`` at a time (the admission slots the
         request holds); evidence goes into each prompt and guards judge each answer. One failure
         cancels the rest: the client gets one clean error, and no engine work continues for an
-        answer nobody will read."""
+        answer nobody will read. ``candidate_params`` names each resume as the request does
+        (``candidates[2].resume``), for errors about one candidate's input."""
         slots = asyncio.Semaphore(concurrency)
+        names = candidate_params or ["candidate"] * len(resumes)
 
-        async def one(resume: str) -> RankOutcome:
+        async def one(resume: str, param: str) -> RankOutcome:
             prepared = prepare_rank_input(
                 job_description,
                 resume,
@@ -246,7 +262,12 @@ class TaskService:
                 self.metrics.redactions.labels(item.category).inc()
             async with slots:
                 outcome = await self._generate(
-                    "rank", prepared.fields, prepared.flags, max_attempts=max_attempts, seed=seed
+                    "rank",
+                    prepared.fields,
+                    prepared.flags,
+                    max_attempts=max_attempts,
+                    seed=seed,
+                    params={"candidate": param},
                 )
             decision, score, _ = parsed_verdict(outcome.result.parsed)
             guard = apply_guards(prepared.evidence, decision, score, self.evidence_rules.guards)
@@ -254,24 +275,43 @@ class TaskService:
 
         try:
             async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(one(resume)) for resume in resumes]
+                tasks = [
+                    group.create_task(one(resume, param))
+                    for resume, param in zip(resumes, names, strict=True)
+                ]
         except BaseExceptionGroup as failed:
             raise failed.exceptions[0] from None
         return [task.result() for task in tasks]
 
-    async def schema_self_check(self) -> SelfCheck:
-        """Ask for prose under the rank schema: only an enforced schema yields parseable JSON."""
-        cfg = self.domains["rank"]
-        payload = build_payload(cfg, {}, model=self.model, seed=0, rank_rules=self.rules.rank)
-        payload["messages"] = [
-            {"role": "user", "content": "Write a short poem about the sea. Do not use JSON."}
-        ]
+    async def self_check(self) -> SelfCheck:
+        """Prove the engine enforces every domain's constraint: ask for prose under each one
+        (concurrently) and require the checks the constraint guarantees (FORMAT_CHECKS) to
+        pass anyway. An engine that ignored ``structured_outputs`` or ``response_format``
+        answers prose, and /readyz stays 503 with the domain and check named."""
         started = time.perf_counter()
-        completion = await self.engine.chat(payload)
-        result = validate("rank", completion.text.strip(), self.rules, None)
-        broken = [c for c in result.checks if c.name in SCHEMA_CHECKS and not c.ok]
+        if not self.constrained:
+            return SelfCheck(True, "constrained decoding is off (CONSTRAINED_DECODING=false)")
+        names = [n for n in self.domains.names() if self.domains[n].constraint != "none"]
+        results = await asyncio.gather(*(self._check_constraint(n) for n in names))
         took = time.perf_counter() - started
+        broken = [detail for detail in results if detail]
         if broken:
-            detail = "; ".join(f"{c.name}: {c.detail}" for c in broken)
-            return SelfCheck(False, f"rank JSON schema NOT enforced by the engine: {detail}")
-        return SelfCheck(True, f"rank JSON schema enforced (checked in {took:.1f}s)")
+            return SelfCheck(False, "constraints NOT enforced by the engine: " + "; ".join(broken))
+        listed = ", ".join(names)
+        return SelfCheck(True, f"constraints enforced for {listed} (checked in {took:.1f}s)")
+
+    async def _check_constraint(self, domain: str) -> str:
+        """'' when ``domain``'s constraint held on a prose request, else what broke."""
+        cfg = self.domains[domain]
+        fields = {"job_description": SELF_CHECK_POSTING}
+        payload = build_payload(
+            cfg, fields, model=self.model, seed=0 if self.send_seeds else None, rules=self.rules
+        )
+        prefix = [payload["messages"][-1]] if cfg.sent_prefix else []
+        payload["messages"] = [{"role": "user", "content": SELF_CHECK_ASK}, *prefix]
+        completion = await self.engine.chat(payload)
+        text = assemble_answer(cfg, completion.text)
+        result = validate(cfg.validator, text, self.rules, fields)
+        guaranteed = FORMAT_CHECKS[cfg.validator]
+        broken = [c for c in result.checks if c.name in guaranteed and not c.ok]
+        return "; ".join(f"{domain}.{c.name}: {c.detail}" for c in broken)

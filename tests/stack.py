@@ -23,7 +23,7 @@ from server.launcher import start_engine, stop_engine
 from server.settings import Settings
 
 VLLM_START_TIMEOUT_S = 600
-KVCACHE_GIB = 1
+KVCACHE_GIB = 3  # 69,888 tokens: 16 concurrent realistic rank prompts (~3k + answer) fit
 
 
 class StackError(RuntimeError):

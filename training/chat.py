@@ -1,6 +1,6 @@
 """Prompt text, label masks and decoding settings, identical for training and evaluation.
 
-Production sends ``server.prompts.build_messages(domain, fields)``: system prompt, tagged user
+Production sends ``tasks.prompts.build_messages(domain, fields)``: system prompt, tagged user
 message and, for seeded domains, the assistant prefix "1." continued with
 ``continue_final_message``. Training splits every row at exactly that point: the prompt is what
 vLLM renders and the loss covers only what the model must produce after it (the rest of the
@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from server.domains import DomainConfig
+from tasks.domains import DomainConfig
 from training.formats import Example
 
 if TYPE_CHECKING:

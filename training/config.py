@@ -16,7 +16,7 @@ from typing import Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from server.domains import DomainTable, load_domains
+from tasks.domains import DomainTable, load_domains
 from validators import DOMAINS, ValidatorRules, load_rules
 from validators.config import configs_dir
 
@@ -144,7 +144,9 @@ class SftSettings(_Section):
     )
     warmup_ratio: float = Field(0.03, ge=0, lt=1, description="Share of steps spent warming up.")
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay on adapter weights.")
-    bf16: bool = Field(True, description="bf16 autocast (also on CPUs with AVX512-BF16).")
+    bf16: bool | Literal["auto"] = Field(
+        "auto", description="bf16 autocast: auto uses it where the hardware has it (see bf16_on)."
+    )
     gradient_checkpointing: bool = Field(
         True, description="Trade compute for memory; off on CPU, where memory is plentiful."
     )
@@ -188,8 +190,15 @@ class EvalConfig(_Section):
     heldout_per_domain: int | None = Field(
         None, ge=1, description="Test rows per domain for base vs fine-tuned; null: all."
     )
-    constrained_rank: bool = Field(
-        True, description="Enforce the rank JSON schema while generating, as vLLM does."
+    constrained: bool = Field(
+        True,
+        description="Decode every domain under its production constraint (grammar / JSON "
+        "schema), as vLLM does; the gate and the selection read these rates.",
+    )
+    report_unconstrained: bool = Field(
+        True,
+        description="The held-out report also decodes without constraints: what the model "
+        "itself learned, so a constraint never hides a model that learned nothing.",
     )
 
     @model_validator(mode="after")
@@ -334,7 +343,9 @@ class GrpoSettings(_Section):
     scale_rewards: Literal["group", "batch", "none"] = Field(
         "group", description="Advantage scaling (TRL): by the group's std, the batch's, or none."
     )
-    bf16: bool = Field(True, description="bf16 autocast (also on CPUs with AVX512-BF16).")
+    bf16: bool | Literal["auto"] = Field(
+        "auto", description="bf16 autocast: auto uses it where the hardware has it (see bf16_on)."
+    )
     gradient_checkpointing: bool = Field(
         True, description="Trade compute for memory; off on CPU, where memory is plentiful."
     )
@@ -471,3 +482,19 @@ def load_production() -> tuple[DomainTable, ValidatorRules]:
     """The domain table and validator rules production loads (``$HRSTACK_CONFIGS_DIR`` or the
     repo's ``configs/``): training prompts and judges with exactly these."""
     return load_domains(configs_dir() / "domains.yaml"), load_rules()
+
+
+def bf16_on(setting: bool | Literal["auto"]) -> bool:
+    """Resolve ``bf16: auto``: on where the device computes in bf16, off elsewhere.
+
+    Why not just ``true``: on a CPU without AVX512-BF16/AMX (an AVX2-only EPYC, as CI runs on)
+    PyTorch emulates bf16 and a 135M LoRA step went from ~12 s to over 6 minutes, which timed
+    out the train-then-serve test. oneDNN says whether it has native bf16 kernels; CUDA says
+    whether the GPU has bf16 (Ampere and newer). ``true`` is still honoured as asked."""
+    if setting != "auto":
+        return bool(setting)
+    import torch
+
+    if torch.cuda.is_available():
+        return bool(torch.cuda.is_bf16_supported())
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())

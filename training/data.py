@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from server.domains import DomainTable
+from tasks.domains import DomainTable
 from training.config import TrainConfig
 from training.formats import Example, RowError, read_rows, write_examples
 from training.split import dedupe, split_examples

@@ -20,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from server.domains import DomainTable
+from tasks.domains import DomainTable
 from training.config import TrainConfig
 from training.formats import Example, read_examples
 from training.generation import Judge, Prompt, pass_rates
@@ -95,8 +95,15 @@ def fingerprint(model_dir: Path, rows: list[Example], cfg: TrainConfig) -> str:
     digest.update("".join(r.id for r in rows).encode())
     for config in ("domains.yaml", "validators.yaml"):
         digest.update((configs_dir() / config).read_bytes())
-    digest.update(f"{cfg.seed}:{cfg.eval.constrained_rank}".encode())
+    digest.update(f"{cfg.seed}:{cfg.eval.constrained}:{cfg.eval.report_unconstrained}".encode())
     return digest.hexdigest()[:16]
+
+
+def _rates(judged: list[Any]) -> dict[str, Any]:
+    return {
+        domain: {"passed": p, "total": t, "rate": round(p / t, 4), "ci95": wilson(p, t)}
+        for domain, (p, t) in pass_rates(judged).items()
+    }
 
 
 def evaluate_model(
@@ -123,20 +130,23 @@ def evaluate_model(
     ).to("cuda" if cuda else "cpu")
     judge = Judge(
         tokenizer, domains, rules,
-        batch_size=cfg.eval.batch_size, seed=cfg.seed, constrained_rank=cfg.eval.constrained_rank,
+        batch_size=cfg.eval.batch_size, seed=cfg.seed, constrained=cfg.eval.constrained,
     )  # fmt: skip
     prompts = [p for p in map(Prompt.of, rows) if p is not None]
     judged = judge.run(model, prompts, desc=f"held-out eval ({label})")
-    rates = {
-        domain: {"passed": p, "total": t, "rate": round(p / t, 4), "ci95": wilson(p, t)}
-        for domain, (p, t) in pass_rates(judged).items()
-    }
+    rates = _rates(judged)
+    free: dict[str, Any] | None = None
+    if cfg.eval.constrained and cfg.eval.report_unconstrained:
+        loose = Judge(tokenizer, domains, rules, batch_size=cfg.eval.batch_size, seed=cfg.seed,
+                      constrained=False)  # fmt: skip
+        free = _rates(loose.run(model, prompts, desc=f"held-out eval ({label}, unconstrained)"))
     result = {
         "label": label,
         "model": str(model_dir),
         "fingerprint": key,
         "rows": len(rows),
         "rates": rates,
+        "unconstrained_rates": free,
         "loss": answer_loss(model, tokenizer, rows, domains, cfg.model.max_length),
     }
     result["seconds"] = round(time.perf_counter() - started, 1)

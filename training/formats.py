@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from server.domains import DomainConfig, DomainTable
-from server.prompts import render_user_message
+from tasks.domains import DomainConfig, DomainTable
+from tasks.prompts import render_user_message
 from training.config import Source
 from validators import DOMAINS
 

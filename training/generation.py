@@ -1,8 +1,8 @@
 """Generate answers the way production does and judge them with the production validators.
 
-Prompts come from ``server.prompts.build_messages`` (via ``training.chat``), decoding from the
+Prompts come from ``tasks.prompts.build_messages`` (via ``training.chat``), decoding from the
 domain's ``sampling`` in configs/domains.yaml, the answer the user would see from
-``server.prompts.assemble_answer``, and the verdict from ``validators.validate`` with the
+``tasks.prompts.assemble_answer``, and the verdict from ``validators.validate`` with the
 request fields as context. Rank is decoded under the same JSON schema vLLM enforces (xgrammar,
 compact separators) so the pass rate measures what the server can return. One attempt per
 prompt: the gate measures the model, not the gateway's retry loop.
@@ -16,8 +16,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from server.domains import DomainTable
-from server.prompts import assemble_answer, build_messages, rank_json_schema
+from tasks.domains import DomainTable
+from tasks.prompts import assemble_answer, build_messages, domain_constraint
 from training.chat import generation_config, render_prompt, sampler
 from training.formats import Example
 from validators import ValidatorRules, validate
@@ -65,22 +65,23 @@ class Judge:
         *,
         batch_size: int,
         seed: int,
-        constrained_rank: bool = True,
+        constrained: bool = True,
     ) -> None:
         self.tokenizer = tokenizer
         self.domains = domains
         self.rules = rules
         self.batch_size = batch_size
         self.seed = seed
-        self.constrained_rank = constrained_rank
-        self._grammar: Any = None
+        self.constrained = constrained
+        self._compiler: Any = None
+        self._compiled: dict[str, Any] = {}
 
     def _decoding(self, domain: str) -> tuple[float, float, float, bool]:
         """Prompts with equal sampling settings and grammar can share a batch; each keeps
         its own token limit (vLLM's per-request max_tokens) through :class:`RowLimit`."""
         cfg = self.domains[domain]
         s = cfg.sampling
-        grammar = cfg.response_format == "json_schema" and self.constrained_rank
+        grammar = cfg.constraint != "none" and self.constrained
         return (s.temperature, s.top_p, s.repetition_penalty, grammar)
 
     def run(self, model: Any, prompts: list[Prompt], desc: str = "generating") -> list[Judged]:
@@ -124,7 +125,7 @@ class Judge:
         settings.max_new_tokens = max(limits)
         processors = []  # order: grammar mask first, then the draw (as vLLM samples)
         if self._decoding(batch[0].domain)[3]:
-            processors.append(self._rank_processor(model))
+            processors.append(self.grammar_processor(model, batch))
         processors.append(sampler(configs[0]))
         device = next(model.parameters()).device
         with torch.inference_mode():
@@ -154,26 +155,37 @@ class Judge:
             )
         return judged
 
-    def _rank_processor(self, model: Any) -> Any:
-        """A fresh xgrammar processor (they are single-use) for the rank schema, or None."""
+    def grammar_processor(self, model: Any, batch: list[Prompt]) -> Any:
+        """A fresh xgrammar processor (they are single-use) with each row's own constraint,
+        or None without xgrammar. Compiled grammars are cached by their text, as vLLM does."""
         try:
             import xgrammar
             from xgrammar.contrib.hf import LogitsProcessor
         except ImportError:
-            log.warning("xgrammar is not installed: rank is evaluated without the JSON schema")
+            log.warning("xgrammar is not installed: answers are evaluated unconstrained")
             return None
-        if self._grammar is None:
+        if self._compiler is None:
             info = xgrammar.TokenizerInfo.from_huggingface(
                 self.tokenizer,
                 vocab_size=model.config.get_text_config().vocab_size,
                 stop_token_ids=[self.tokenizer.eos_token_id],
             )
-            schema = json.dumps(rank_json_schema(self.rules.rank))
-            # vLLM's disable_any_whitespace: no free whitespace and compact separators.
-            self._grammar = xgrammar.GrammarCompiler(info).compile_json_schema(
-                schema, any_whitespace=False, separators=(",", ":")
-            )
-        return LogitsProcessor(self._grammar)
+            self._compiler = xgrammar.GrammarCompiler(info)
+        compiled = []
+        for prompt in batch:
+            built = domain_constraint(self.domains[prompt.domain], prompt.fields, self.rules)
+            assert built is not None  # _decoding groups constrained domains only
+            key = json.dumps(built.spec, sort_keys=True)
+            if key not in self._compiled:
+                if built.kind == "json_schema":
+                    # vLLM's disable_any_whitespace: no free whitespace and compact separators.
+                    self._compiled[key] = self._compiler.compile_json_schema(
+                        key, any_whitespace=False, separators=(",", ":")
+                    )
+                else:
+                    self._compiled[key] = self._compiler.compile_grammar(str(built.spec))
+            compiled.append(self._compiled[key])
+        return LogitsProcessor(compiled)
 
 
 class RowLimit:

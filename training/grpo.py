@@ -6,7 +6,7 @@
   with a merged model or a LoRA adapter; an adapter is merged in memory first, so a fresh LoRA
   trains on top and the KL reference (the adapter switched off) is the warm start itself;
 * data: training.rank_pairs (``grpo.pairs``, split by source; the held-out share is
-  rank-eval's); prompts: ``server.prompts.build_messages`` on ``rank_pairs.prompt_fields``
+  rank-eval's); prompts: ``tasks.prompts.build_messages`` on ``rank_pairs.prompt_fields``
   (screened, redacted, with evidence, as the gateway builds them), rendered by
   ``training.chat.render_prompt``; rewards compare reasons with exactly those fields;
 * sampling under the rank JSON schema (xgrammar, as vLLM serves rank) unless
@@ -26,8 +26,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from server.domains import DomainConfig, DomainTable
-from training.config import TrainConfig
+from tasks.domains import DomainConfig, DomainTable
+from training.config import TrainConfig, bf16_on
 from training.rank_pairs import RankPair, generate_pairs, prompt_fields, split_pairs
 from validators import ValidatorRules
 
@@ -50,7 +50,7 @@ def build_dataset(tokenizer: Any, domain: DomainConfig, pairs: list[RankPair]) -
     (the validator compares reasons with the screened, redacted texts the model was shown)."""
     from datasets import Dataset
 
-    from server.prompts import build_messages
+    from tasks.prompts import build_messages
     from training.chat import render_prompt
 
     rows = []
@@ -158,7 +158,7 @@ def grpo_args(cfg: TrainConfig, output_dir: Path) -> Any:
         scale_rewards=g.scale_rewards,
         reward_weights=list(g.reward.weights().values()),
         max_steps=g.max_steps,
-        bf16=g.bf16,
+        bf16=bf16_on(g.bf16),
         gradient_checkpointing=g.gradient_checkpointing,
         logging_steps=g.logging_steps,
         save_strategy="steps",
@@ -231,10 +231,11 @@ def _grammar(cfg: TrainConfig, tokenizer: Any, domains: DomainTable, rules: Vali
     training.generation's Judge compiles the very grammar evaluation decodes with."""
     if not cfg.grpo.constrained:
         return None
-    from training.generation import Judge
+    from training.generation import Judge, Prompt
 
     judge = Judge(tokenizer, domains, rules, batch_size=1, seed=cfg.seed)
-    return judge._rank_processor  # one grammar for evaluation and RL
+    rank = [Prompt("grpo", "rank", "grpo", {})]  # the rank schema depends on no field
+    return lambda policy: judge.grammar_processor(policy, rank)  # one builder for eval and RL
 
 
 def merge_policy(model: Any, tokenizer: Any, out_dir: Path, dtype: str) -> None:

@@ -20,7 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from server.domains import DomainTable
+from tasks.domains import DomainTable
 from training.config import ModelConfig, TrainConfig
 from training.formats import read_examples
 
@@ -92,7 +92,7 @@ def check_agreement(
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from server.prompts import build_messages
+    from tasks.prompts import build_messages
     from training.chat import render_prompt
 
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from server.domains import DomainTable
-from server.service import parsed_verdict
+from tasks.domains import DomainTable
+from tasks.rank_input import parsed_verdict
 from training.config import TrainConfig
 from training.grpo import load_pairs
 from training.rank_pairs import RankPair, prompt_fields
@@ -200,7 +200,7 @@ class LocalRanker:
             tokenizer.pad_token = tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
         self.judge = Judge(tokenizer, domains, rules, batch_size=cfg.eval.batch_size,
-                           seed=cfg.seed, constrained_rank=cfg.eval.constrained_rank)  # fmt: skip
+                           seed=cfg.seed, constrained=cfg.eval.constrained)  # fmt: skip
 
     def texts(self, pairs: Sequence[RankPair]) -> dict[str, tuple[str, bool]]:
         from training.generation import Prompt

@@ -30,9 +30,8 @@ from datetime import date
 from functools import cache
 from typing import Literal
 
-from server.redaction import Redactor
-from server.service import RankInput, prepare_rank_input
-from server.settings import REDACTION_CATEGORIES
+from tasks.rank_input import RankInput, prepare_rank_input
+from tasks.redaction import REDACTION_CATEGORIES, Redactor
 from training.rubric import score_candidate
 from training.synth_docs import (
     YEAR,
@@ -97,7 +96,7 @@ def prepared_input(pair: RankPair) -> RankInput:
 
 def prompt_fields(pair: RankPair) -> dict[str, str | None]:
     """The rank prompt fields the gateway would build: pass them to
-    server.prompts.build_messages."""
+    tasks.prompts.build_messages."""
     return prepared_input(pair).fields
 
 
@@ -111,7 +110,7 @@ def gold_answer(pair: RankPair, evidence: Evidence) -> str:
 
     The first reason always restates the evidence's missing must-haves ("...: none" or the
     names) after a fixed lead-in, so that the decision, written after the reasons
-    (server/prompts.py), can follow from a list the model copied rather than from a "No" vs
+    (tasks/prompts.py), can follow from a list the model copied rather than from a "No" vs
     "Shows" choice made up front (a model trained on that wording opened every answer with
     "No ..." and shortlisted anyway). Measured: the 135M model still does not learn the
     decision this way on CPU (README, Rank). Every reason cites words of the posting or the
@@ -137,7 +136,7 @@ def gold_answer(pair: RankPair, evidence: Evidence) -> str:
     if not missing and evidence.nice_to_have_met:
         reasons.append(f"Also shows {evidence.nice_to_have_met[0]}, a nice-to-have")
     answer = {"reasons": reasons[:4], "decision": pair.decision, "score": pair.score}
-    # Compact, in the schema's key order (server/prompts.py): what vLLM's structured output emits.
+    # Compact, in the schema's key order (tasks/prompts.py): what vLLM's structured output emits.
     return json.dumps(answer, separators=(",", ":"))
 
 

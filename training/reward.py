@@ -13,7 +13,7 @@ so RL optimises exactly what the gateway enforces (no LLM judge):
   Grounding is deliberately not counted here: it is ``no_hallucination``, and counting it twice
   would weight it above what the configured weights say;
 * ``length_penalty``: 1 up to the expected length, then linear decay to 0 at the longest answer
-  the JSON schema admits (``server.prompts.rank_answer_max_chars``);
+  the JSON schema admits (``validators.rank.rank_answer_max_chars``);
 * ``no_hallucination``: share of reasons that pass ``reasons_grounded`` (every number and name
   occurs in the inputs); 0 without reasons, so an empty list is not "vacuously grounded".
 
@@ -37,9 +37,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from server.prompts import rank_answer_max_chars
 from validators import ValidatorRules, validate
-from validators.rank import SCHEMA_CHECKS
+from validators.rank import SCHEMA_CHECKS, rank_answer_max_chars
 
 COMPONENTS = (
     "format_valid",
@@ -164,7 +163,7 @@ class RankRewardModel:
 
 def completion_text(completion: Any) -> str:
     """The answer the gateway would validate: rank has no seed, so the stripped completion
-    (``server.prompts.assemble_answer``); conversational completions are message lists."""
+    (``tasks.prompts.assemble_answer``); conversational completions are message lists."""
     if isinstance(completion, list):
         completion = "".join(str(m.get("content", "")) for m in completion if isinstance(m, dict))
     return str(completion).strip()

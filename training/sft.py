@@ -17,8 +17,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from server.domains import DomainTable
-from training.config import ModelConfig, TrainConfig
+from tasks.domains import DomainTable
+from training.config import ModelConfig, TrainConfig, bf16_on
 from training.formats import Example, read_examples
 from validators import ValidatorRules
 
@@ -74,7 +74,7 @@ def training_args(cfg: TrainConfig, output_dir: Path) -> SFTConfig:
         weight_decay=sft.weight_decay,
         num_train_epochs=sft.epochs,
         max_steps=sft.max_steps,
-        bf16=sft.bf16,
+        bf16=bf16_on(sft.bf16),
         gradient_checkpointing=sft.gradient_checkpointing,
         logging_steps=sft.logging_steps,
         logging_first_step=True,
@@ -177,7 +177,7 @@ def run_sft(cfg: TrainConfig, domains: DomainTable, rules: ValidatorRules) -> di
     loss_rows = val_rows[: cfg.sft.eval_loss_rows] if cfg.sft.eval_loss_rows else val_rows
     judge = Judge(
         tokenizer, domains, rules,
-        batch_size=cfg.eval.batch_size, seed=cfg.seed, constrained_rank=cfg.eval.constrained_rank,
+        batch_size=cfg.eval.batch_size, seed=cfg.seed, constrained=cfg.eval.constrained,
     )  # fmt: skip
     callback = DomainEvalCallback(
         judge,

@@ -3,7 +3,7 @@
 ``hrstack train synth --rows 600 --seed 1234 --out runs/synth.jsonl``
 
 Each row is built from typed facts (synth_docs) with randomized wording, then prompted with
-``server.prompts.build_messages`` (the production system prompt and tagged fields) and checked
+``tasks.prompts.build_messages`` (the production system prompt and tagged fields) and checked
 with the production validators: a row that fails is dropped and counted, and the unit tests
 require that none fail. Rank rows carry the rubric's gold decision and score (training.rubric).
 The same seed always gives the same rows, one ``random.Random`` per row, so changing one
@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from server.domains import DomainTable
-from server.prompts import build_messages
+from tasks.domains import DomainTable
+from tasks.prompts import build_messages
 from training.formats import Example, Message, example_id
 from training.rank_pairs import draw_pair, gold_answer, prepared_input
 from training.rubric import RubricResult, recommendation, score_candidate

@@ -11,11 +11,15 @@ The gateway, training evaluation and GRPO rewards all call these, with rules loa
 
 from validators.base import Check, ValidationResult, Validator
 from validators.config import RulesConfigError, load_rules
+from validators.grammar import Constraint
 from validators.registry import (
     CHECK_NAMES,
+    CONSTRAINTS,
     DOMAINS,
+    FORMAT_CHECKS,
     REQUIREMENTS,
     VALIDATORS,
+    constraint,
     requirements,
     validate,
 )
@@ -23,14 +27,18 @@ from validators.rules import ValidatorRules
 
 __all__ = [
     "CHECK_NAMES",
+    "CONSTRAINTS",
     "DOMAINS",
+    "FORMAT_CHECKS",
     "REQUIREMENTS",
     "VALIDATORS",
     "Check",
+    "Constraint",
     "RulesConfigError",
     "ValidationResult",
     "Validator",
     "ValidatorRules",
+    "constraint",
     "load_rules",
     "requirements",
     "validate",

@@ -8,6 +8,9 @@ otherwise returns the example list from its prompt.
 
 from __future__ import annotations
 
+import json
+import re
+from collections import Counter
 from collections.abc import Mapping
 
 from validators.base import Check, ValidationResult
@@ -18,6 +21,7 @@ from validators.checks import (
     occurs_as_word,
     skipped,
 )
+from validators.grammar import Constraint, Line, grammar, numbered
 from validators.lists import numbered_list
 from validators.rules import AtsKeywordsRules
 
@@ -30,7 +34,31 @@ CHECKS = (
     "keywords_from_input",
 )
 
+#: The checks the decoding grammar makes true by construction (the self-check proves it).
+FORMAT_CHECKS = (
+    "numbered_list", "items_in_order", "min_keywords", "items_non_empty", "keywords_short",
+    "keywords_from_input",
+)  # fmt: skip
+
 _TRAILING = " \t.,;:"
+# A term as postings write them: letters and digits with the joiners of tech names (C++, C#,
+# Node.js, CI/CD, scikit-learn); edge punctuation is not part of it.
+_TERM = re.compile(r"[^\W_][\w+#./&'-]*[\w+#]|[^\W_]")
+_CLAUSE = re.compile(r"[,;:()\[\]{}<>\"|!?\n\u2022\u2013\u2014]|\.(?:\s|$)")
+_EDGE_STOPWORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is",
+    "it", "its", "of", "on", "or", "our", "the", "their", "this", "to", "we", "with", "you",
+    "your", "will", "who", "what", "can", "all", "any", "more", "most", "other", "such", "than",
+    "that", "these", "those", "into", "over", "per", "via", "etc", "e.g", "i.e", "including",
+    "include", "includes", "using", "use", "strong", "good", "great", "ability", "able",
+    "experience", "years", "year", "plus", "must", "should", "would", "may", "also", "well",
+    "within", "across", "work", "working", "team", "role", "job", "new", "help", "about",
+    "own", "nice", "if", "not", "but", "so", "do", "up", "out", "us", "they", "them", "he",
+    "she", "his", "her", "ideally", "preferred", "required", "requirements", "responsibilities",
+    "qualifications", "benefits", "exposure", "knowledge", "understanding", "familiarity",
+    "against", "weekly", "daily", "monthly", "clear", "excellent", "solid", "proven", "build",
+    "write", "create", "develop", "manage", "support", "ensure", "drive", "deliver",
+))  # fmt: skip
 
 
 def validate(
@@ -100,4 +128,109 @@ def _from_input(
 def _occurs(keyword: str, haystack: str) -> bool:
     return occurs_as_word(keyword, haystack) or all(
         occurs_as_word(word, haystack) for word in keyword.split()
+    )
+
+
+def posting_terms(posting: str, rules: AtsKeywordsRules) -> list[str]:
+    """The posting's best keyword phrases, at most ``rules.grammar_candidates``, in the order
+    they first occur. Each clause is cut at filler words ("4+ years of SQL on Snowflake or
+    BigQuery" -> SQL, Snowflake, BigQuery): what is left are runs of content words, kept whole
+    when they are at most ``max_keyword_words`` long ("Power BI", "A/B testing", "stakeholder
+    management"), and word by word otherwise. Ranked by how often they occur, tech-shaped
+    terms (inner capitals, symbols: SQL, C++, CI/CD, BigQuery) and capitalised ones first.
+    Every phrase is verbatim from the posting, so a list of them passes
+    ``keywords_from_input`` and ``keywords_short`` by construction."""
+    counts: Counter[str] = Counter()
+    spelling: dict[str, str] = {}
+    first_seen: dict[str, int] = {}
+
+    def add(phrase: str) -> None:
+        if len(phrase) > rules.max_keyword_chars or not any(c.isalpha() for c in phrase):
+            return
+        key = phrase.casefold()
+        counts[key] += 1
+        spelling.setdefault(key, phrase)
+        first_seen.setdefault(key, len(first_seen))
+
+    for clause in _CLAUSE.split(posting):
+        run: list[str] = []
+        for word in [*_TERM.findall(clause), ""]:  # "" closes the last run
+            if word and word.casefold() not in _EDGE_STOPWORDS:
+                run.append(word)
+                continue
+            for phrase in [" ".join(run)] if len(run) <= rules.max_keyword_words else run:
+                if phrase:
+                    add(phrase)
+            run = []
+
+    def rank(key: str) -> tuple[int, int]:
+        phrase = spelling[key]
+        tech = any(c in "+#/." for c in phrase) or any(c.isupper() for c in phrase[1:])
+        weight = 3 if tech else 2 if phrase[0].isupper() else 1
+        return (-counts[key] * weight, first_seen[key])
+
+    best = sorted(counts, key=rank)[: rules.grammar_candidates]
+    return [spelling[key] for key in sorted(best, key=first_seen.__getitem__)]
+
+
+def constraint(
+    rules: AtsKeywordsRules, context: Mapping[str, str] | None = None, *, after: str = ""
+) -> Constraint:
+    """Per request: ``min_keywords``..``max_keywords`` numbered lines, each one of the phrases
+    :func:`posting_terms` took from ``context["job_description"]``, **in the order the posting
+    names them**. The order is what makes the list distinct by construction: each keyword
+    must come later in the posting's phrase list than the one before, so none can repeat
+    (measured before this: the 135M model, free to pick any phrase, wrote "1. Data Analyst
+    2. SQL 3. Tableau 4. Data Analyst" on 6 of 6 seeds, and copied its list again when shown
+    the failed check). Without a posting (or with too few phrases in it) each line is a short
+    free term instead, and distinctness is left to the validator."""
+    posting = (context or {}).get("job_description") or ""
+    terms = posting_terms(posting, rules) if posting else []
+    if len(terms) < rules.min_keywords:
+        free = Line(1, min(rules.max_keyword_chars, 24))
+        return grammar(
+            numbered(free, rules.min_keywords, rules.min_keywords, after=after), after=after
+        )
+    return _ordered_choice(terms, rules.min_keywords, rules.max_keywords, after)
+
+
+def _ordered_choice(terms: list[str], at_least: int, at_most: int, after: str) -> Constraint:
+    """EBNF for "n. term" lines, n = 1.. in order, terms strictly ascending in ``terms``.
+
+    ``pick_n_j`` is "item n is term j or a later one"; ``next_n_j`` is what may follow item n
+    when it was term j. A state exists only where enough terms remain to reach ``at_least``,
+    so the grammar can always be completed. 2 rules per (item, term): linear, not a
+    permutation table (~L x K rules for L items and K terms)."""
+    first = "1. "
+    if not first.startswith(after):
+        raise ValueError(f"a numbered list cannot continue after {after!r}")
+    count = len(terms)
+    at_most = min(at_most, count)
+
+    def feasible(n: int, j: int) -> bool:  # item n may be term j (0-based) or later
+        return n <= at_most and j < count and count - j >= at_least - n + 1
+
+    rules = [f"t{j} ::= {json.dumps(term, ensure_ascii=False)}" for j, term in enumerate(terms)]
+    for n in range(1, at_most + 1):
+        for j in range(count):
+            if not feasible(n, j):
+                continue
+            follow = f'"\\n{n + 1}. " pick_{n + 1}_{j + 1}' if feasible(n + 1, j + 1) else ""
+            if n < at_least:
+                rules.append(f"next_{n}_{j} ::= {follow}")
+            elif follow:
+                rules.append(f"next_{n}_{j} ::= ({follow})?")
+            has_next = n < at_least or bool(follow)
+            here = f"t{j} next_{n}_{j}" if has_next else f"t{j}"
+            later = f" | pick_{n}_{j + 1}" if feasible(n, j + 1) else ""
+            rules.append(f"pick_{n}_{j} ::= {here}{later}")
+    spec = f"root ::= {json.dumps(first[len(after) :])} pick_1_0\n" + "\n".join(rules) + "\n"
+    lengths = sorted(len(term) for term in terms)
+    numbers = [len(f"\n{n}. ") for n in range(2, at_most + 1)]
+    return Constraint(
+        "grammar",
+        spec,
+        min_chars=len(first) + sum(lengths[:at_least]) + sum(numbers[: at_least - 1]),
+        max_chars=len(first) + sum(lengths[-at_most:]) + sum(numbers),
+        seeded_after=after,
     )

@@ -8,6 +8,7 @@ or the same tip five times looked like a list to a count-only check. Here a list
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from validators.base import Check
 from validators.lists import NumberedList, has_letter, item_key
@@ -58,7 +59,7 @@ def numbered_list_checks(
         _in_order(parsed.numbers),
         Check(count_name, count >= min_items, f"{count} {noun} (need at least {min_items})"),
         _non_empty(parsed.items),
-        _distinct(parsed.items),
+        distinct_check(parsed.items, "items_distinct", "item"),
     ]
 
 
@@ -79,14 +80,16 @@ def _non_empty(items: tuple[str, ...]) -> Check:
     return Check("items_non_empty", True, "every item has text")
 
 
-def _distinct(items: tuple[str, ...]) -> Check:
+def distinct_check(items: Sequence[str], name: str, noun: str) -> Check:
+    """No two of ``items`` the same (case, spacing, emphasis and edge punctuation aside): a
+    repeated step, bullet or reason pads a count without saying anything new."""
     first_seen: dict[str, int] = {}
     for position, item in enumerate(items, start=1):
         earlier = first_seen.setdefault(item_key(item), position)
         if earlier != position:
-            detail = f"item {position} repeats item {earlier}: {item!r:.60}"
-            return Check("items_distinct", False, detail)
-    return Check("items_distinct", True, f"{len(items)} distinct items")
+            detail = f"{noun} {position} repeats {noun} {earlier}: {item!r:.60}"
+            return Check(name, False, detail)
+    return Check(name, True, f"{len(items)} distinct {noun}s")
 
 
 def collapse_spaces(text: str) -> str:

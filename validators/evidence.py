@@ -4,22 +4,22 @@ A small ranking model misses a missing must-have or an impossible career as easi
 misses a comma; a deterministic reader does not. ``extract`` reads the posting's must-haves,
 nice-to-haves and years asked, checks each against the candidate (free text or a JSON
 profile) through the synonym table of ``configs/evidence.yaml``, counts relevant years from
-merged date ranges, and raises integrity flags. ``render`` turns that into the compact block
-the rank prompt carries as ``<evidence>``, and validators/guards.py enforces the must-haves on
-the answer. Pure and deterministic: ``today`` is an argument, never read from a clock.
+merged date ranges, and raises integrity flags. ``render`` (validators/evidence_render.py)
+turns that into the compact block the rank prompt carries as ``<evidence>``, within the token
+budget of ``render_budget_tokens``, and validators/guards.py enforces the must-haves on the
+answer. Pure and deterministic: ``today`` is an argument, never read from a clock.
 
 >>> from validators.evidence_rules import load_evidence_rules
 >>> rules = load_evidence_rules()
 >>> jd = "Data Analyst. Requirements: 3+ years of SQL, Tableau, Python."
 >>> ev = extract(jd, "Analyst, Acme (2020-2024): SQL and Tableau.", today=date(2025, 1, 1),
 ...              rules=rules)
->>> render(ev)
+>>> render(ev, budget_tokens=rules.render_budget_tokens)
 'Must-have met: SQL, Tableau; missing: Python. Years: 4 of 3 required. Flags: none.'
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -27,6 +27,7 @@ from datetime import date
 from validators.evidence_flags import Flag, integrity_flags, relevant_months
 from validators.evidence_jd import Wanted, parse_job
 from validators.evidence_profile import parse_candidate
+from validators.evidence_render import render
 from validators.evidence_rules import EvidenceRules
 from validators.evidence_terms import Vocabulary, vocabulary
 from validators.injection import invisible_characters
@@ -111,36 +112,3 @@ def _shows(phrase: str, haystack: str, vocab: Vocabulary) -> bool:
         return False
     known = vocab.known_in(phrase)
     return bool(known) and all(vocab.patterns[name].search(haystack) for name in known)
-
-
-def _names(names: tuple[str, ...]) -> str:
-    return ", ".join(names) if names else "none"
-
-
-def _years(value: float | None) -> str:
-    if value is None:
-        return "unknown"
-    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
-
-
-def render(evidence: Evidence) -> str:
-    """The prompt's evidence block: short, fixed wording, same input -> same text."""
-    parts = []
-    if evidence.must_have:
-        parts.append(
-            f"Must-have met: {_names(evidence.must_have_met)}; "
-            f"missing: {_names(evidence.must_have_missing)}."
-        )
-    if evidence.nice_to_have:
-        parts.append(
-            f"Nice-to-have met: {_names(evidence.nice_to_have_met)}; "
-            f"missing: {_names(evidence.nice_to_have_missing)}."
-        )
-    if evidence.unchecked:
-        parts.append(f"Not checked: {_names(evidence.unchecked)}.")
-    required = evidence.years_required
-    asked = f" of {required} required" if required is not None else ""
-    parts.append(f"Years: {_years(evidence.years_relevant)}{asked}.")
-    flags = "; ".join(f"{f.kind} ({f.detail})" for f in evidence.flags)
-    parts.append(f"Flags: {flags or 'none'}.")
-    return re.sub(r"\s+", " ", " ".join(parts)).strip()

@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from validators.config import CONFIGS_DIR_ENV, RulesConfigError, configs_dir
 
 EVIDENCE_FILE = "evidence.yaml"
+#: A fully cut block ("Must-have met: (+9 more); missing: (+9 more). ... Flags: (+9 more).")
+#: still holds its fixed wording; a smaller budget could not be kept.
+MIN_RENDER_BUDGET_TOKENS = 128
 
 
 class _Rules(BaseModel):
@@ -88,6 +91,12 @@ class EvidenceRules(_Rules):
         description="Title words that do not name a field, ignored when judging relevance."
     )
     expert_levels: frozenset[str] = Field(description="Skill levels that claim mastery.")
+    render_budget_tokens: int = Field(
+        ge=MIN_RENDER_BUDGET_TOKENS,
+        description="Most tokens (validators.evidence_render.estimate_tokens, an over-count) "
+        "of the rank prompt's evidence block; longer blocks are cut, flags and missing "
+        "must-haves last, so a posting naming dozens of skills cannot overflow the context.",
+    )
     thresholds: EvidenceThresholds
     guards: GuardRules
 

@@ -13,6 +13,17 @@ from collections.abc import Mapping
 
 from validators.base import Check, ValidationResult
 from validators.checks import length_check, skipped
+from validators.grammar import (
+    Constraint,
+    Line,
+    Node,
+    between,
+    bullets,
+    choice,
+    grammar,
+    seq,
+    shortest_line,
+)
 from validators.lists import bullet_sections, heading_aliases
 from validators.rules import JobDescriptionRules
 
@@ -25,6 +36,10 @@ CHECKS = (
     "length",
 )
 REQUIRED_SECTIONS = ("responsibilities", "requirements")
+#: The checks the decoding grammar makes true by construction (the self-check proves it).
+FORMAT_CHECKS = CHECKS[:4]
+#: The shortest bullet the grammar allows: a few words ("SQL and Python").
+SHORTEST_BULLET = 8
 
 SECTION_HEADINGS: dict[str, tuple[str, ...]] = {
     "responsibilities": (
@@ -108,3 +123,37 @@ def _section_bullets(name: str, sections: Mapping[str, list[str]], min_bullets: 
     return Check(
         f"{name}_bullets", count >= min_bullets, f"{count} bullets (need at least {min_bullets})"
     )
+
+
+def constraint(
+    rules: JobDescriptionRules, context: Mapping[str, str] | None = None, *, after: str = ""
+) -> Constraint:
+    """A one-line summary; ``Responsibilities:`` and ``Requirements:`` (the first name of each
+    required section) with ``min_bullets``..``max_bullets`` bullets each; then up to
+    ``max_optional_sections`` optional sections, headed by the first name of an optional group
+    (Benefits, Nice to have, ...), never required. The summary's shortest length makes the
+    shortest answer meet ``min_chars``."""
+    required = [SECTION_HEADINGS[name][0] for name in REQUIRED_SECTIONS]
+    optional = [names[0] for key, names in SECTION_HEADINGS.items() if key not in REQUIRED_SECTIONS]
+    bullet = Line(SHORTEST_BULLET, rules.max_bullet_chars, first="A-Za-z0-9")  # "5+ years"
+
+    def root(shortest_summary: int) -> Node:
+        sections = [
+            seq(f"\n\n{heading}:", bullets(bullet, rules.min_bullets, rules.max_bullets))
+            for heading in required
+        ]
+        extra = seq(
+            "\n\n",
+            choice(optional, name="optional_heading"),
+            ":",
+            bullets(bullet, 1, rules.max_bullets),
+        )
+        return seq(
+            Line(shortest_summary, rules.max_summary_chars),
+            *sections,
+            between([extra] * rules.max_optional_sections, 0),
+        )
+
+    fixed = root(1).shortest - 1
+    shortest = min(shortest_line(rules.min_chars, fixed, 1), rules.max_summary_chars)
+    return grammar(root(shortest), after=after)

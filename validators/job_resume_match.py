@@ -26,7 +26,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from validators.base import Check, ValidationResult
-from validators.checks import length_check, skipped
+from validators.checks import distinct_check, length_check, skipped
+from validators.grammar import Alt, Char, Constraint, Line, bullets, choice, grammar, seq
 from validators.lists import bullet_sections, bullet_text, has_letter, heading_aliases
 from validators.rules import JobResumeMatchRules
 
@@ -39,8 +40,15 @@ CHECKS = (
     "gaps_section",
     "min_gaps",
     "recommendation",
+    "bullets_distinct",
     "length",
 )
+
+#: The checks the decoding grammar makes true by construction (the self-check proves it).
+FORMAT_CHECKS = CHECKS[:7]
+#: What the grammar's Recommendation line starts with.
+RECOMMENDATIONS = ("interview", "consider", "reject")
+SHORTEST_BULLET = 8
 
 _LABEL_PREFIX = r"^[ \t]*+(?:[-*•][ \t]++)?(?:\*\*|__)?[ \t]*+"
 _LABEL_SUFFIX = r"[ \t]*+(?:\*\*|__)?[ \t]*+:[ \t]*+(?:\*\*|__)?[ \t]*+(.*)$"
@@ -83,6 +91,7 @@ def validate(
             recommendation is not None,
             f"{recommendation!r:.60}" if recommendation else "no 'Recommendation:' line with text",
         ),
+        distinct_check([*(strengths or []), *(gaps or [])], "bullets_distinct", "bullet"),
         length_check(text, rules.min_chars, rules.max_chars),
     ]
     parsed: dict[str, Any] = {
@@ -100,6 +109,7 @@ def requirements(rules: JobResumeMatchRules) -> list[str]:
         "A line 'Match Score: NN/100' (or 'NN%') with a whole number from 0 to 100.",
         f"A 'Strengths:' section with at least {rules.min_strengths} bullet(s).",
         f"A 'Gaps:' section with at least {rules.min_gaps} bullet(s).",
+        "No bullet repeats another (strengths and gaps together).",
         "A 'Recommendation:' line, e.g. 'Recommendation: Interview; strong backend fit'.",
         f"Between {rules.min_chars} and {rules.max_chars} characters.",
     ]
@@ -146,3 +156,25 @@ def _recommendation(text: str) -> str | None:
                 found = (bullet_text(below) or below).replace("**", "").strip()
                 break
     return found if has_letter(found) else None
+
+
+def constraint(
+    rules: JobResumeMatchRules, context: Mapping[str, str] | None = None, *, after: str = ""
+) -> Constraint:
+    """``Match Score: NN/100`` (0..100), ``Strengths:`` and ``Gaps:`` with their bullet
+    counts, and ``Recommendation:`` with one of interview/consider/reject and a short reason."""
+    score = Alt((seq("100"), seq(Char("1-9"), Char("0-9")), Char("0-9")))
+    bullet = Line(SHORTEST_BULLET, rules.max_bullet_chars, first="A-Za-z0-9")  # "5+ years"
+    root = seq(
+        "Match Score: ",
+        score,
+        "/100\nStrengths:",
+        bullets(bullet, max(rules.min_strengths, 1), rules.max_strengths),
+        "\nGaps:",
+        bullets(bullet, max(rules.min_gaps, 1), rules.max_gaps),
+        "\nRecommendation: ",
+        choice(RECOMMENDATIONS),
+        ", ",
+        Line(SHORTEST_BULLET, rules.max_reason_chars),
+    )
+    return grammar(root, after=after)

@@ -1,7 +1,7 @@
 """Finding words that name a protected attribute (gender, age, religion, ...) in a text.
 
 One definition for two uses: the rank validator fails reasons that cite one, and the gateway
-redacts the same words from candidate text before ranking (server.redaction). The vocabulary
+redacts the same words from candidate text before ranking (tasks.redaction). The vocabulary
 is data (``rank.protected_terms`` in ``configs/validators.yaml``), matched as whole words in any
 case, phrases across any whitespace; a hyphenated compound is one word ("man-hours" does not
 mention "man"), and a placeholder such as ``[AGE]`` is not a mention of "age".

@@ -18,6 +18,7 @@ none:
   figure": the first word of each sentence is skipped (it is capitalised by grammar), as are the
   configured ``grounding_stopwords`` ("I", "Candidate", ...) and a possessive "'s".
 
+* distinct: no reason repeats another (case, spacing and edge punctuation aside);
 * specific: every reason shares at least one word of 4+ letters, outside the configured
   ``generic_words``, with the inputs, so a reason copied from a prompt example fails.
 
@@ -37,7 +38,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from validators.base import Check, ValidationResult
-from validators.checks import collapse_spaces, occurs_as_word, skipped, specific_words
+from validators.checks import (
+    collapse_spaces,
+    distinct_check,
+    occurs_as_word,
+    skipped,
+    specific_words,
+)
+from validators.grammar import Constraint
 from validators.protected import protected_mentions
 from validators.rules import RankRules
 
@@ -52,11 +60,15 @@ SCHEMA_CHECKS = (
     "reasons_count",
     "reasons_valid",
 )
+#: The checks the JSON schema makes true by construction (the self-check proves it): all the
+#: shape checks but reasons_valid, whose "not blank" the schema's minLength cannot say.
+FORMAT_CHECKS = tuple(name for name in SCHEMA_CHECKS if name != "reasons_valid")
 CHECKS = (
     *SCHEMA_CHECKS,
     "reasons_not_copied",
     "reasons_grounded",
     "reasons_specific",
+    "reasons_distinct",
     "reasons_no_protected_attributes",
 )
 #: The checks that compare reasons with each other and the inputs (skipped without reasons).
@@ -90,6 +102,7 @@ def validate(
         _decision_matches_score(decision, score, rules.shortlist_min_score),
         _reasons_count(obj, rules),
         *_reason_content_checks(reasons, rules, _haystack(context)),
+        _reasons_distinct(reasons),
         _no_protected_attributes(reasons, rules.protected_terms),
     )
     return ValidationResult(
@@ -113,6 +126,7 @@ def requirements(rules: RankRules) -> list[str]:
         "Every reason shares at least one specific word (4+ letters, not generic like "
         "'candidate' or 'experience') with the job description or candidate text.",
         "No reason mentions a protected attribute (" + ", ".join(rules.protected_terms) + ").",
+        "No reason repeats another.",
     ]
 
 
@@ -232,6 +246,15 @@ def _reason_content_checks(reasons: Any, rules: RankRules, haystack: str | None)
     return [_reasons_valid(reasons, rules.max_reason_chars), *context_checks]
 
 
+def _reasons_distinct(reasons: Any) -> Check:
+    """Measured on the base 135M model: "The candidate has no warehouse experience." four times
+    over filled the reasons list; a repeated reason adds no evidence."""
+    if not isinstance(reasons, list):
+        return skipped("reasons_distinct", "'reasons' is not a list")
+    texts = [reason for reason in reasons if isinstance(reason, str)]
+    return distinct_check(texts, "reasons_distinct", "reason")
+
+
 def _reasons_valid(reasons: list[Any], max_chars: int) -> Check:
     for position, reason in enumerate(reasons, start=1):
         if not isinstance(reason, str):
@@ -332,3 +355,83 @@ def _no_protected_attributes(reasons: Any, terms: Mapping[str, frozenset[str]]) 
             shown = ", ".join(f"{category} ({term!r})" for category, term in mentions)
             return Check(name, False, f"reason {position} mentions {shown:.120}")
     return Check(name, True, "no reason mentions a protected attribute")
+
+
+def rank_json_schema(rules: RankRules) -> dict[str, Any]:
+    """The schema vLLM enforces for rank answers, derived from the validator's own limits.
+
+    Reasons come first: the grammar writes properties in schema order, so the model states
+    what it read (a missing must-have, the years) before it commits to a decision, and the
+    decision is conditioned on its own reasons instead of preceding them. The object a client
+    gets has the same keys either way.
+
+    One branch per decision (``anyOf``), each with the score range that decision means
+    (``shortlist`` iff ``score >= shortlist_min_score``), so ``decision_matches_score`` holds
+    by construction: measured on the base 135M model, 1 of 32 answers said "shortlist" with a
+    score of 0.15, and a client reading either field would have been told the opposite."""
+    threshold = rules.shortlist_min_score
+    ranges = {
+        "shortlist": {"minimum": threshold, "maximum": 1},
+        "reject": {"minimum": 0, "exclusiveMaximum": threshold},
+    }
+    return {
+        "anyOf": [
+            _verdict_object(rules, decision, score)
+            for decision, score in ranges.items()
+            if decision == "shortlist" or threshold > 0  # reject has no score when threshold is 0
+        ]
+    }
+
+
+def rank_properties(schema: dict[str, Any]) -> dict[str, Any]:
+    """The properties of a rank schema's first branch (every branch has the same keys, in the
+    same order; only ``decision`` and ``score``'s range differ)."""
+    return dict(schema["anyOf"][0]["properties"])
+
+
+def _verdict_object(rules: RankRules, decision: str, score: dict[str, float]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "reasons": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1, "maxLength": rules.max_reason_chars},
+                "minItems": rules.min_reasons,
+                "maxItems": rules.max_reasons,
+            },
+            "decision": {"type": "string", "enum": [decision]},
+            "score": {"type": "number", **score},
+        },
+        "required": ["reasons", "decision", "score"],
+        "additionalProperties": False,
+    }
+
+
+#: Characters allowed for the score in the worst-case estimate: JSON numbers are unbounded in
+#: the grammar, and a model that spins on digits is the one risk the schema cannot close.
+SCORE_CHARS = 24
+
+
+def rank_answer_max_chars(rules: RankRules) -> int:
+    """The longest compact-JSON rank answer the schema admits (ASCII text, score of
+    ``SCORE_CHARS``). A token is at least one character, so a ``max_tokens`` at or above this
+    never cuts a well-formed answer off mid-JSON, which would leave the client with no decision."""
+    longest = {
+        "decision": "shortlist",
+        "score": 0,
+        "reasons": ["x" * rules.max_reason_chars] * rules.max_reasons,
+    }
+    return len(json.dumps(longest, separators=(",", ":"))) - 1 + SCORE_CHARS
+
+
+def constraint(
+    rules: RankRules, context: Mapping[str, str] | None = None, *, after: str = ""
+) -> Constraint:
+    """The rank answer's JSON schema (sent as ``response_format``), bounded like the rest."""
+    return Constraint(
+        "json_schema",
+        rank_json_schema(rules),
+        min_chars=0,
+        max_chars=rank_answer_max_chars(rules),
+        seeded_after=after,
+    )

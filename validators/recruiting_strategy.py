@@ -10,11 +10,14 @@ from collections.abc import Mapping
 
 from validators.base import ValidationResult
 from validators.checks import NUMBERED_LIST_CHECKS, length_check, numbered_list_checks
+from validators.grammar import Constraint, Line, Node, grammar, numbered, shortest_line
 from validators.lists import numbered_list
 from validators.rules import RecruitingStrategyRules
 
 DOMAIN = "recruiting_strategy"
 CHECKS = (*NUMBERED_LIST_CHECKS, "length")
+#: The checks the decoding grammar makes true by construction (the self-check proves it).
+FORMAT_CHECKS = ("numbered_list", "items_in_order", "min_items", "items_non_empty")
 
 
 def validate(
@@ -36,3 +39,18 @@ def requirements(rules: RecruitingStrategyRules) -> list[str]:
         f"At least {rules.min_items} steps; every step has text and no two steps repeat.",
         f"Between {rules.min_chars} and {rules.max_chars} characters.",
     ]
+
+
+def constraint(
+    rules: RecruitingStrategyRules, context: Mapping[str, str] | None = None, *, after: str = ""
+) -> Constraint:
+    """``min_items``..``max_items`` numbered steps of one line each, then the end: the list
+    cannot run on or loop. ``after``: the seed already sent ("1.")."""
+
+    def root(shortest: int) -> Node:
+        return numbered(
+            Line(shortest, rules.max_item_chars), rules.min_items, rules.max_items, after=after
+        )
+
+    fixed = len(after) + root(1).shortest - rules.min_items
+    return grammar(root(shortest_line(rules.min_chars, fixed, rules.min_items)), after=after)

@@ -18,6 +18,7 @@ from validators import (
     resume_guidance,
 )
 from validators.base import ValidationResult, Validator
+from validators.grammar import Constraint
 from validators.rules import ValidatorRules
 
 DOMAINS = (
@@ -45,6 +46,27 @@ REQUIREMENTS: dict[str, Callable[[Any], list[str]]] = {
     "recruiting_strategy": recruiting_strategy.requirements,
     "ats_keywords": ats_keywords.requirements,
     "rank": rank.requirements,
+}
+
+#: Each domain's decoding constraint, built from the same rules section as its validator.
+CONSTRAINTS: dict[str, Callable[..., Constraint]] = {
+    "resume_guidance": resume_guidance.constraint,
+    "job_description": job_description.constraint,
+    "job_resume_match": job_resume_match.constraint,
+    "recruiting_strategy": recruiting_strategy.constraint,
+    "ats_keywords": ats_keywords.constraint,
+    "rank": rank.constraint,
+}
+
+#: The checks each constraint makes true by construction: the start-up self-check asks for
+#: prose under the constraint and requires these to pass anyway.
+FORMAT_CHECKS: dict[str, tuple[str, ...]] = {
+    "resume_guidance": resume_guidance.FORMAT_CHECKS,
+    "job_description": job_description.FORMAT_CHECKS,
+    "job_resume_match": job_resume_match.FORMAT_CHECKS,
+    "recruiting_strategy": recruiting_strategy.FORMAT_CHECKS,
+    "ats_keywords": ats_keywords.FORMAT_CHECKS,
+    "rank": rank.FORMAT_CHECKS,
 }
 
 # Every check name each domain reports, in report order (stable per domain: metrics labels).
@@ -75,3 +97,16 @@ def requirements(domain: str, rules: ValidatorRules) -> list[str]:
     """The plain-English requirements of ``domain`` under ``rules`` (for GET /v1/domains)."""
     _known(domain)
     return REQUIREMENTS[domain](getattr(rules, domain))
+
+
+def constraint(
+    domain: str,
+    rules: ValidatorRules,
+    context: Mapping[str, str] | None = None,
+    *,
+    after: str = "",
+) -> Constraint:
+    """``domain``'s decoding constraint for one request (ATS keywords depend on the posting in
+    ``context``); ``after`` is the assistant prefix already sent, which the grammar continues."""
+    _known(domain)
+    return CONSTRAINTS[domain](getattr(rules, domain), context, after=after)

@@ -19,11 +19,23 @@ from collections.abc import Mapping
 
 from validators.base import Check, ValidationResult
 from validators.checks import NUMBERED_LIST_CHECKS, length_check, numbered_list_checks
+from validators.grammar import (
+    Constraint,
+    Line,
+    Node,
+    between,
+    grammar,
+    numbered,
+    seq,
+    shortest_line,
+)
 from validators.lists import bullet_text, has_letter, numbered_list
 from validators.rules import ResumeGuidanceRules
 
 DOMAIN = "resume_guidance"
 CHECKS = (*NUMBERED_LIST_CHECKS, "ats_rule", "length")
+#: The checks the decoding grammar makes true by construction (the self-check proves it).
+FORMAT_CHECKS = ("numbered_list", "items_in_order", "min_items", "items_non_empty", "ats_rule")
 
 # Optional list marker or bold around the label; the keywords follow the colon on that line.
 _ATS_LINE = re.compile(
@@ -104,3 +116,29 @@ def _ats_rule(text: str, keywords: list[str], rules: ResumeGuidanceRules) -> Che
         f"no 'ATS Keywords:' line with at least {rules.min_ats_keywords} keyword(s), and only "
         f"{commas} commas (need {rules.min_commas}); add an 'ATS Keywords: a, b, c' line",
     )
+
+
+def constraint(
+    rules: ResumeGuidanceRules, context: Mapping[str, str] | None = None, *, after: str = ""
+) -> Constraint:
+    """The decoding grammar: ``min_items``..``max_items`` numbered tips of one line each, then
+    the ``ATS Keywords:`` line with ``min_ats_keywords``..``max_ats_keywords`` keywords, then
+    the end. Items start with a letter (never "1. 1."), and the shortest tip is sized so the
+    shortest answer still meets ``min_chars``. ``after``: the seed already sent ("1.")."""
+
+    def root(shortest_item: int) -> Node:
+        keyword = Line(1, rules.max_ats_keyword_chars, first="A-Za-z0-9", exclude=",")
+        keywords = [keyword, *[seq(", ", keyword)] * (rules.max_ats_keywords - 1)]
+        return seq(
+            numbered(
+                Line(shortest_item, rules.max_item_chars),
+                rules.min_items,
+                rules.max_items,
+                after=after,
+            ),
+            "\nATS Keywords: ",
+            between(keywords, rules.min_ats_keywords),
+        )
+
+    fixed = len(after) + root(1).shortest - rules.min_items
+    return grammar(root(shortest_line(rules.min_chars, fixed, rules.min_items)), after=after)

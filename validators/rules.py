@@ -11,6 +11,11 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+_DECODING = (
+    "Decoding bound: the grammar (validators/grammar.py) stops there; the validator does not "
+    "fail longer answers from elsewhere."
+)
+
 
 class _Rules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -49,12 +54,26 @@ class ResumeGuidanceRules(_LengthBounds):
             "inline keyword lists ('Python, SQL, ...') and production must agree with it."
         ),
     )
+    max_items: int = Field(
+        ge=1, description="Most numbered tips the grammar allows (no run-on list). " + _DECODING
+    )
+    max_item_chars: int = Field(ge=2, description="Longest tip line. " + _DECODING)
+    max_ats_keywords: int = Field(
+        ge=1, description="Most keywords on the grammar's 'ATS Keywords:' line. " + _DECODING
+    )
+    max_ats_keyword_chars: int = Field(ge=2, description="Longest such keyword. " + _DECODING)
 
 
 class JobDescriptionRules(_LengthBounds):
     min_bullets: int = Field(
         ge=1,
         description="Bullets needed in each of Responsibilities and Requirements to be usable.",
+    )
+    max_bullets: int = Field(ge=1, description="Most bullets per section. " + _DECODING)
+    max_bullet_chars: int = Field(ge=2, description="Longest bullet line. " + _DECODING)
+    max_summary_chars: int = Field(ge=2, description="Longest summary line. " + _DECODING)
+    max_optional_sections: int = Field(
+        ge=0, description="Optional sections (Benefits, ...) the grammar allows. " + _DECODING
     )
 
 
@@ -65,10 +84,18 @@ class JobResumeMatchRules(_LengthBounds):
     min_gaps: int = Field(
         ge=0, description="Gap bullets needed; an honest match names what is missing."
     )
+    max_strengths: int = Field(ge=1, description="Most strength bullets. " + _DECODING)
+    max_gaps: int = Field(ge=1, description="Most gap bullets. " + _DECODING)
+    max_bullet_chars: int = Field(ge=2, description="Longest bullet line. " + _DECODING)
+    max_reason_chars: int = Field(
+        ge=2, description="Longest reason after the recommendation word. " + _DECODING
+    )
 
 
 class RecruitingStrategyRules(_LengthBounds):
     min_items: int = Field(ge=1, description="Fewest numbered steps that make a strategy.")
+    max_items: int = Field(ge=1, description="Most numbered steps (no run-on list). " + _DECODING)
+    max_item_chars: int = Field(ge=2, description="Longest step line. " + _DECODING)
 
 
 class AtsKeywordsRules(_Rules):
@@ -87,6 +114,14 @@ class AtsKeywordsRules(_Rules):
         description=(
             "Share of keywords that must occur in the job description: an ATS matches the "
             "posting's own terms, and a small model otherwise copies its prompt's example list."
+        ),
+    )
+    max_keywords: int = Field(ge=1, description="Most keywords in the list. " + _DECODING)
+    grammar_candidates: int = Field(
+        ge=1,
+        description=(
+            "Phrases of the posting offered to the per-request grammar (each keyword must be "
+            "one of them). More choice costs compile time: ~0.1 ms per phrase, measured."
         ),
     )
 

@@ -7,9 +7,9 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 
-from server import untrusted
 from server.errors import AnswerInvalid
 from server.protocol import (
+    AttemptReport,
     CheckReport,
     InputFlag,
     TaskResponse,
@@ -19,6 +19,7 @@ from server.protocol import (
     parsed_fields,
 )
 from server.service import Outcome, TaskService
+from tasks import untrusted
 from validators import ValidationResult
 
 R = TypeVar("R", bound=TaskResponse)
@@ -87,6 +88,20 @@ def flag_report(flag: untrusted.InputFlag) -> InputFlag:
     return InputFlag(field=flag.field, kind=flag.kind, pattern=flag.pattern, excerpt=flag.excerpt)
 
 
+def history_of(outcome: Outcome) -> list[AttemptReport]:
+    return [
+        AttemptReport(
+            attempt=a.attempt,
+            mode=a.mode,
+            constrained=a.constrained,
+            failed=list(a.failed),
+            details=dict(a.details),
+            completion_tokens=a.completion_tokens,
+        )
+        for a in outcome.history
+    ]
+
+
 def usage_of(outcome: Outcome) -> Usage:
     total = outcome.prompt_tokens + outcome.completion_tokens
     return Usage(
@@ -128,6 +143,7 @@ async def answer(
         valid=outcome.result.ok,
         validation=report,
         attempts=outcome.attempts,
+        attempt_history=history_of(outcome),
         usage=usage_of(outcome),
         flags=flags_of(outcome),
         **parsed_fields(response_cls, dict(outcome.result.parsed)),

@@ -61,7 +61,8 @@ async def domains(request: Request) -> list[DomainInfo]:
                 path=cfg.path,
                 summary=cfg.summary,
                 seed=cfg.seed,
-                response_format=cfg.response_format,
+                constraint=cfg.constraint,
+                retry=cfg.retry,
                 max_attempts=cfg.max_attempts,
                 requirements=REQUIREMENTS[cfg.validator](getattr(rules, cfg.validator)),
             )

@@ -29,12 +29,14 @@ from server.routes.common import (
     RequestIdDep,
     ServiceDep,
     flags_of,
+    history_of,
     reject_if_strict,
     to_report,
     usage_of,
 )
 from server.routes.tasks import ERRORS
-from server.service import RankOutcome, TaskService, parsed_verdict
+from server.service import RankOutcome, TaskService
+from tasks.rank_input import parsed_verdict
 from validators.evidence import Evidence
 
 router = APIRouter(prefix="/v1", tags=["rank"], responses=ERRORS)
@@ -77,6 +79,7 @@ def _result(candidate: CandidateIn, ranked: RankOutcome, include_redactions: boo
         valid=outcome.result.ok,
         validation=to_report(outcome.result),
         attempts=outcome.attempts,
+        attempt_history=history_of(outcome),
         usage=usage_of(outcome),
         flags=flags_of(outcome),
         redacted=redacted.counts() if redacted is not None else {},
@@ -133,6 +136,13 @@ async def _record(
     service.metrics.audit_records.inc(len(records))
 
 
+def _candidate_params(body: RankRequest) -> list[str]:
+    """How the request names each resume, for an error about one candidate's input."""
+    if body.candidates is None:
+        return ["candidate"]
+    return [f"candidates[{i}].resume" for i in range(len(body.candidates))]
+
+
 @router.post("/rank", summary="Shortlist or reject candidates with a score and grounded reasons")
 async def rank(
     body: RankRequest,
@@ -154,6 +164,7 @@ async def rank(
         concurrency=concurrency,
         max_attempts=options.max_attempts,
         seed=options.seed,
+        candidate_params=_candidate_params(body),
     )
     results = [
         _result(candidate, outcome, include_redactions)

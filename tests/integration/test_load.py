@@ -15,6 +15,9 @@ curve. Every request uses one of 12 fixed (resume, seed) pairs, in the same prop
 unloaded and loaded, so the p99s compare like with like. Requests in flight at the kill pay for
 their lost attempt; they are reported apart and the target applies to the rest.
 
+The documents are real-sized: a 4,500-character posting and CVs of 2,200-5,000 characters
+(rank prompts of ~1,900-2,600 tokens), from tests/realdocs.py.
+
 Checked: no request lost (every one gets an HTTP answer), only 200 and deliberate 429/503, the
 client's counts equal the gateway's metrics, the audit log has exactly one line per answered
 rank (by request id), and the p99 of admitted requests against the unloaded p99 (sequential
@@ -41,8 +44,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from server.audit.log import read_records
 from tests.integration.conftest import API_KEY
-from tests.integration.test_gateway import JD, RESUME, WEAK
 from tests.loadgen import Shot, run_load, sequential, summarise
+from tests.realdocs import posting, resume
 from tests.stack import StackError, free_port, start_gateway, stop_process, tail, wait_http
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -52,7 +55,10 @@ LIMIT = int(os.environ.get("HRSTACK_LOAD_LIMIT", "2"))
 PAIRS = 12  # fixed (resume, seed) pairs: request n uses pair n % 12
 #: The issue's target for p99 of admitted requests under load, relative to unloaded.
 P99_TARGET = 1.5
-RESUMES = [RESUME, WEAK, "Alex Kim. 1 year of Excel reporting at Contoso. Learning SQL."]
+#: Real-sized documents (a median posting, CVs from short to long): every test before used
+#: one-paragraph inputs, which is how a 2,048-token engine death went unseen.
+JD = posting(3, 4_500)
+RESUMES = [resume(11, 2_200), resume(12, 3_300), resume(13, 5_000)]
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 
 

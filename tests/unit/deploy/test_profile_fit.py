@@ -8,7 +8,7 @@ import yaml
 from deploy.model_shape import load_shape
 from deploy.profile_fit import gpu_profiles, min_vram_gib, plan_profile, plan_variant
 from server.profiles import available_profiles, choose_profile, profile_path
-from server.settings import ENGINE_FIELDS
+from server.settings import ENGINE_FIELDS, PROFILE_GATEWAY_FIELDS
 
 QWEN = load_shape("qwen2.5-7b")
 SMOL = load_shape("smollm2-135m")
@@ -49,10 +49,10 @@ def test_profile_is_chosen_for_its_own_minimum(profile: str) -> None:
 def test_profile_keys_are_known_and_every_value_has_a_reason(profile: str) -> None:
     path = profile_path(profile)
     data = yaml.safe_load(path.read_text())
-    assert set(data) <= {"description", "min_vram_gib", *ENGINE_FIELDS}
+    assert set(data) <= {"description", "min_vram_gib", *ENGINE_FIELDS, *PROFILE_GATEWAY_FIELDS}
     for line in path.read_text().splitlines():
         key = line.split(":", 1)[0]
-        if key in ENGINE_FIELDS or key == "min_vram_gib":
+        if key in ENGINE_FIELDS or key in PROFILE_GATEWAY_FIELDS or key == "min_vram_gib":
             assert "#" in line, f"{path.name}: {key} needs a one-line reason in a comment"
 
 

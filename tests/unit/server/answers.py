@@ -49,3 +49,34 @@ JD_TEXT = (
     "data team, stakeholder management."
 )
 RESUME_TEXT = "Jane Roe. 6 years of Python and SQL at Acme. Led a data team of 4."
+
+#: What an engine that enforces the self-check's constraints could answer, by domain.
+SELF_CHECK_ATS = " SQL\n2. Python\n3. Tableau\n4. Snowflake\n5. Looker"
+_BY_SYSTEM = {
+    "resume coach": RESUME_OK,
+    "job descriptions": JD_OK,
+    "assessing a candidate": MATCH_OK,
+    "recruiting strategist": STRATEGY_OK,
+    "ATS keywords": SELF_CHECK_ATS,
+    "careful recruiter": RANK_OK,
+}
+
+
+def in_shape(payload: dict[str, object]) -> str:
+    """A well-formed answer for the domain the payload asks (found by its system prompt, or
+    by its constraint when the self-check replaced the messages): an engine that enforces
+    every constraint answers prose requests in the domain's shape."""
+    body = json.dumps(payload)
+    for marker, answer in _BY_SYSTEM.items():
+        if marker in body:
+            return answer
+    if "response_format" in payload:
+        return RANK_OK
+    grammar = str(payload.get("structured_outputs", {}))
+    for marker, answer in (
+        ("ATS Keywords", RESUME_OK), ("Responsibilities", JD_OK), ("Match Score", MATCH_OK),
+        ("SQL", SELF_CHECK_ATS),
+    ):  # fmt: skip
+        if marker in grammar:
+            return answer
+    return STRATEGY_OK

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.app import create_app
-from server.engine import Completion
+from server.engine import Completion, PromptSize
 from server.errors import GatewayError
 from server.settings import Settings
 
@@ -28,12 +28,15 @@ class FakeEngine:
         replies: list[str | GatewayError] | Callable[[dict[str, Any]], str] | None = None,
         *,
         ready: bool = True,
+        context: int | None = None,
     ) -> None:
         self.replies = replies if replies is not None else []
         self.is_ready = ready
         self.share = 1.0
         self.payloads: list[dict[str, Any]] = []
         self.closed = False
+        #: With a context, prompts are sized at a token per 4 characters (None: not sized).
+        self.context = context
 
     async def chat(self, payload: dict[str, Any]) -> Completion:
         self.payloads.append(payload)
@@ -48,6 +51,18 @@ class FakeEngine:
 
     async def ready(self) -> bool:
         return self.is_ready
+
+    def prompt_size_of(self, payload: dict[str, Any]) -> int:
+        """Tokens this fake counts for a payload: a token per 4 characters, plus 10."""
+        return sum(len(m["content"]) for m in payload["messages"]) // 4 + 10
+
+    async def prompt_size(self, payload: dict[str, Any]) -> PromptSize | None:
+        if self.context is None:
+            return None
+        return PromptSize(self.prompt_size_of(payload), self.context)
+
+    async def count_tokens(self, model: str, texts: list[str]) -> list[int] | None:
+        return None if self.context is None else [len(text) // 4 for text in texts]
 
     def healthy_share(self) -> float:
         return self.share

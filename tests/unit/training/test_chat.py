@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.prompts import build_messages
+from tasks.prompts import build_messages
 from training.chat import IGNORE, encode_example, generation_config, render_prompt, sampler
 from training.synth import build_example
 

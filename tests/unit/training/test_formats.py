@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from server.domains import DomainTable
-from server.prompts import render_user_message
+from tasks.domains import DomainTable
+from tasks.prompts import render_user_message
 from training.formats import MalformedRow, read_examples, read_rows, write_examples
 
 

@@ -39,7 +39,7 @@ def test_split_is_disjoint_and_deterministic(tmp_path, tiny_model):
 def test_prompts_are_the_production_prompts(tmp_path, tiny_model, domains):
     from transformers import AutoTokenizer
 
-    from server.prompts import build_messages
+    from tasks.prompts import build_messages
     from training.chat import render_prompt
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)

@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
-from server.prompts import build_messages
-from training.rank_pairs import TODAY, generate_pairs, prompt_fields, split_pairs
-from validators.evidence import extract
+from tasks.prompts import build_messages
+from training.rank_pairs import TODAY, generate_pairs, prepared_input, prompt_fields, split_pairs
+from validators.evidence import extract, render
 from validators.evidence_rules import load_evidence_rules
 
 RULES = load_evidence_rules()
@@ -72,3 +72,12 @@ def test_prompt_fields_are_the_gateways(pairs, domains) -> None:  # type: ignore
     assert "<evidence>" in user
     plain = next(p for p in pairs if p.kind == "plain")
     assert prompt_fields(plain)["candidate"] == plain.candidate  # no names to redact
+
+
+def test_evidence_budget_changes_no_generated_prompt(pairs) -> None:  # type: ignore[no-untyped-def]
+    """SFT rows and the rank evaluation were built from unbounded evidence blocks: each one
+    fits ``render_budget_tokens`` and so renders byte for byte as before."""
+    for p in pairs:
+        prepared = prepared_input(p)
+        budgeted = render(prepared.evidence, budget_tokens=RULES.render_budget_tokens)
+        assert budgeted == render(prepared.evidence) == prepared.fields["evidence"], p.pair_id

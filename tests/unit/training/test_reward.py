@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from server.prompts import rank_answer_max_chars
 from training.config import RewardSettings
 from training.reward import (
     COMPONENTS,
@@ -15,6 +14,7 @@ from training.reward import (
     trl_reward_funcs,
     weighted_total,
 )
+from validators.rank import rank_answer_max_chars
 
 JD = "Data Analyst at Acme Retail. Requirements: 3+ years of SQL, Tableau, Excel."
 CAND = "4 years as a data analyst at Northwind. SQL, Tableau dashboards, Excel."

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from server.prompts import build_messages
+from tasks.prompts import build_messages
 from training.rubric import score_candidate
 from training.synth import allocate, build_example, generate
 from validators import DOMAINS, validate
@@ -50,9 +50,9 @@ def test_rows_vary_in_roles_companies_and_wording(domains, rules):
 
 
 def test_rank_rows_carry_the_served_gold_label_in_schema_order(domains, rules):
-    from server.prompts import rank_json_schema
+    from validators.rank import rank_json_schema, rank_properties
 
-    order = list(rank_json_schema(rules.rank)["properties"])
+    order = list(rank_properties(rank_json_schema(rules.rank)))
     for index in range(50):
         example = build_example("rank", index, 3, domains, rules)
         answer = json.loads(example.answer)
@@ -107,7 +107,7 @@ def test_rank_rows_share_no_job_or_candidate_with_the_rank_eval_set(domains, rul
 def test_rank_candidates_survive_production_redaction_unchanged(domains, rules):
     """Production redacts rank candidates before prompting; synthetic ones hold nothing to
     redact, so the trained prompt is the served prompt."""
-    redaction = pytest.importorskip("server.redaction")
+    redaction = pytest.importorskip("tasks.redaction")
     from server.settings import Settings
 
     categories = getattr(Settings(), "redact_categories", None)

@@ -25,6 +25,21 @@ from dataclasses import dataclass
 
 from validators.protected import protected_matcher, term_of
 
+#: Categories ``redact_categories`` accepts (this module says what each one covers).
+REDACTION_CATEGORIES = (
+    "name",
+    "contact",
+    "url",
+    "age",
+    "gender",
+    "marital_status",
+    "nationality",
+    "religion",
+    "race_ethnicity",
+    "disability",
+)
+
+
 _I = re.IGNORECASE
 _NAME_WORD = r"[A-Z][a-zA-Z'’-]+"
 #: Category -> (placeholder, patterns); applied in this order, contact details first because

@@ -24,6 +24,9 @@ class Sampling(BaseModel):
     repetition_penalty: float = Field(
         1.0, gt=0, description="vLLM repetition penalty (>1 discourages loops in small models)."
     )
+    frequency_penalty: float = Field(
+        0.0, ge=-2, le=2, description="OpenAI-style frequency penalty (vLLM); 0 sends none."
+    )
 
 
 class DomainConfig(BaseModel):
@@ -33,7 +36,20 @@ class DomainConfig(BaseModel):
     summary: str = Field(description="One line for API docs and GET /v1/domains.")
     validator: str = Field(description="Name of the validator in validators.VALIDATORS.")
     seed: str | None = Field(description="Assistant prefix the answer starts with, or null.")
-    response_format: Literal["text", "json_schema"] = Field(description="json_schema: structured.")
+    constraint: Literal["grammar", "json_schema", "none"] = Field(
+        description=(
+            "How the answer is constrained while it is decoded: an EBNF grammar or a JSON schema "
+            "built from configs/validators.yaml by the domain's validator module (validators/), "
+            "or none (free text, judged afterwards only)."
+        )
+    )
+    retry: Literal["repair", "reseed"] = Field(
+        "repair",
+        description=(
+            "What attempt 2+ does: repair shows the model its last answer and the checks it "
+            "failed, as a follow-up turn; reseed asks the same prompt again with a new seed."
+        ),
+    )
     max_attempts: int = Field(ge=1, le=10, description="Attempt budget, first try included.")
     sampling: Sampling
     fields: list[str] = Field(

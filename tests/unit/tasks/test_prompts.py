@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from server.domains import load_domains
-from server.prompts import SCORE_CHARS, rank_answer_max_chars, rank_json_schema
+from tasks.domains import load_domains
 from validators.config import configs_dir, load_rules
+from validators.rank import SCORE_CHARS, rank_answer_max_chars, rank_json_schema, rank_properties
 
 
 def test_rank_max_tokens_covers_the_longest_answer_the_schema_admits():
@@ -21,7 +22,7 @@ def test_rank_max_tokens_covers_the_longest_answer_the_schema_admits():
 
 def test_worst_case_is_the_length_of_a_maximal_answer():
     rules = load_rules().rank
-    schema = rank_json_schema(rules)["properties"]["reasons"]
+    schema = rank_properties(rank_json_schema(rules))["reasons"]
     answer = {
         "decision": "shortlist",
         "score": float("0." + "9" * (SCORE_CHARS - 2)),
@@ -38,7 +39,9 @@ def test_the_grammar_writes_reasons_before_the_decision():
     is generated after (and conditioned on) the reasons. The compiled grammar must agree."""
     xgrammar = pytest.importorskip("xgrammar")
     schema = rank_json_schema(load_rules().rank)
-    assert list(schema["properties"]) == ["reasons", "decision", "score"]
+    assert all(list(b["properties"]) == ["reasons", "decision", "score"] for b in schema["anyOf"])
     grammar = str(xgrammar.Grammar.from_json_schema(json.dumps(schema), any_whitespace=False))
-    root = next(line for line in grammar.splitlines() if line.startswith("root ::="))
-    assert '"\\"reasons\\""' in root and '"\\"decision\\""' not in root  # reasons open the object
+    cases = [line for line in grammar.splitlines() if re.match(r"root_case_\d+ ::=", line)]
+    assert len(cases) == 2  # one object per decision
+    for case in cases:  # each opens with reasons
+        assert '"\\"reasons\\""' in case and '"\\"decision\\""' not in case

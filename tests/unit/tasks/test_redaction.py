@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from server.redaction import Redactor
-from server.settings import REDACTION_CATEGORIES, Settings
+from server.settings import Settings
+from tasks.redaction import REDACTION_CATEGORIES, Redactor
 from tests.unit.server import answers as A
 from tests.unit.server.conftest import FakeEngine
 from validators import load_rules
@@ -80,7 +80,7 @@ def test_the_model_reads_the_redacted_text_and_the_client_gets_counts(make_clien
     client = make_client(engine)
     response = _rank(client)
     (result,) = response.json()["results"]
-    prompt = json.dumps(engine.payloads[0])
+    prompt = json.dumps(engine.payloads[0]["messages"])  # what the model reads
     for private in PRIVATE:
         assert private not in prompt, private
     assert "[NAME]" in prompt

@@ -1,0 +1,80 @@
+"""The rank request as the model reads it: screened, redacted, with the evidence block.
+
+Pure and shared: the gateway builds every rank prompt through :func:`prepare_rank_input`, and
+training (training/rank_pairs.py) builds its rank rows and evaluation pairs through the same
+call, so the model is trained and judged on exactly the text production sends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from tasks import untrusted
+from tasks.redaction import Redacted, Redactor
+from validators.evidence import Evidence, Flag, extract, render
+from validators.evidence_rules import EvidenceRules
+from validators.guards import Decision
+
+
+@dataclass(frozen=True, slots=True)
+class RankInput:
+    """What the rank prompt is built from: screened, redacted fields with ``evidence``."""
+
+    fields: dict[str, str | None]
+    flags: list[untrusted.InputFlag]
+    redacted: Redacted | None
+    evidence: Evidence
+
+
+#: Screening findings that are also integrity flags (they are stripped before extraction).
+_SCREEN_FLAG_KINDS = ("prompt_injection", "hidden_text")
+
+
+def prepare_rank_input(
+    job_description: str,
+    resume: str,
+    *,
+    neutralize: bool,
+    redactor: Redactor | None,
+    evidence_rules: EvidenceRules,
+    today: date,
+    tags: frozenset[str] = frozenset(),
+) -> RankInput:
+    """Screen -> redact -> extract evidence, as the gateway does before every rank prompt.
+    Pure, so training (training/rank_pairs.py) builds exactly the prompt production sends."""
+    fields, flags = untrusted.screen_fields(
+        {"job_description": job_description, "candidate": resume}, neutralize=neutralize, tags=tags
+    )
+    redacted = None
+    if redactor is not None and redactor.enabled:
+        redacted = redactor.redact(fields["candidate"] or "", job_description)
+        fields["candidate"] = redacted.text
+    evidence = extract(
+        fields["job_description"] or "",
+        fields["candidate"] or "",
+        today=today,
+        rules=evidence_rules,
+    )
+    screened = [
+        Flag(f.kind, f.pattern)
+        for f in flags
+        if f.field == "candidate" and f.kind in _SCREEN_FLAG_KINDS
+    ]
+    evidence = evidence.with_flags(screened)
+    fields["evidence"] = render(evidence, budget_tokens=evidence_rules.render_budget_tokens)
+    return RankInput(fields, flags, redacted, evidence)
+
+
+def parsed_verdict(parsed: Mapping[str, Any]) -> tuple[Decision | None, float | None, list[str]]:
+    """Only values of the right type reach the typed result; the report says what was wrong."""
+    decision = parsed.get("decision")
+    score = parsed.get("score")
+    reasons = parsed.get("reasons")
+    return (
+        decision if decision in ("shortlist", "reject") else None,
+        float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None,
+        [r for r in reasons if isinstance(r, str)] if isinstance(reasons, list) else [],
+    )
