@@ -2,7 +2,7 @@
 
 ``create_app(settings)`` builds everything from the settings it is given (tests pass their own,
 and may pass a fake engine); nothing is created at import time. The lifespan opens the engine
-client and the audit log, watches for the engine to come up, runs the rank-schema self-check
+client and the audit log, watches for the engine to come up, runs the constraint self-check
 once, keeps probing upstream health, and closes both on shutdown. Every request first passes
 ``server.edge`` (request id, API key, body limit, admission, deadline, disconnects).
 """
@@ -20,31 +20,42 @@ from fastapi import FastAPI
 from server.admission import Admission
 from server.audit.log import AuditLog
 from server.auth import ApiKeys, document_security
-from server.domains import load_domains
 from server.edge import EdgeMiddleware
 from server.engine import EngineClient, EngineHooks, OpenAIHTTPEngine
 from server.errors import GatewayError, install_error_handlers
 from server.metrics import Metrics
-from server.redaction import Redactor
 from server.routes import health, rank, tasks
 from server.service import TaskService
 from server.settings import Settings
+from tasks.domains import load_domains
+from tasks.redaction import Redactor
 from validators import load_rules
 
 log = logging.getLogger(__name__)
 
 
 async def _watch_engine(app: FastAPI, poll_s: float = 1.0) -> None:
-    """Wait for the engine, then prove it enforces the rank schema (retrying a failed call)."""
+    """Wait for the engine, prove it enforces every domain's constraint, then keep watching:
+    when every upstream is down (a launched vLLM that died and is being restarted) the
+    self-check is cleared, so /readyz stays 503 until the new engine is up AND has passed it
+    again."""
     service: TaskService = app.state.service
-    while not await service.engine.ready():
-        await asyncio.sleep(poll_s)
-    log.info("engine is ready")
-    if not app.state.settings.self_check:
-        return
+    while True:
+        while not await service.engine.ready():
+            await asyncio.sleep(poll_s)
+        log.info("engine is ready")
+        if app.state.settings.self_check:
+            await _self_check(app, service, poll_s)
+        while service.engine.healthy_share() > 0:
+            await asyncio.sleep(poll_s)
+        app.state.self_check = None
+        log.warning("no engine is up: /readyz is 503 until one is back and passes the self-check")
+
+
+async def _self_check(app: FastAPI, service: TaskService, poll_s: float) -> None:
     for attempt in range(1, 6):
         try:
-            app.state.self_check = await service.schema_self_check()
+            app.state.self_check = await service.self_check()
             log.log(
                 logging.INFO if app.state.self_check.ok else logging.ERROR,
                 "self-check: %s",
@@ -87,6 +98,8 @@ def _engine(settings: Settings, metrics: Metrics) -> OpenAIHTTPEngine:
         connect_timeout_s=settings.upstream_connect_timeout_s,
         retry_after_s=settings.retry_after_s,
         hooks=hooks,
+        probe_timeout_s=settings.health_check_timeout_s,
+        slow_probes_to_down=settings.health_check_slow_strikes,
     )
 
 
@@ -104,6 +117,8 @@ def create_app(settings: Settings, engine: EngineClient | None = None) -> FastAP
         app.state.service = TaskService(
             client, domains, rules, metrics, model=settings.served_model_name,
             neutralize_injection=settings.neutralize_injection, redactor=redactor,
+            send_seeds=settings.sends_seeds(), input_overflow=settings.input_overflow,
+            constrained=settings.constrained_decoding,
         )  # fmt: skip
         path = settings.audit_log_path
         app.state.audit = AuditLog(path, max_bytes=settings.audit_max_bytes) if path else None

@@ -19,7 +19,13 @@ from typing import Any, Protocol
 
 import httpx
 
-from server.errors import GatewayError, UpstreamBadResponse, UpstreamTimeout, UpstreamUnavailable
+from server.errors import (
+    GatewayError,
+    InputTooLong,
+    UpstreamBadResponse,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from server.upstreams import Upstream, UpstreamPool
 
 
@@ -31,10 +37,31 @@ class Completion:
     completion_tokens: int
 
 
+@dataclass(frozen=True, slots=True)
+class PromptSize:
+    """A chat prompt's length in the served model's tokens, and that model's context."""
+
+    tokens: int
+    max_model_len: int
+
+
+#: What vLLM's chat endpoint and /tokenize read to render a prompt: sizing sends exactly these,
+#: so the count is the one the engine will see.
+PROMPT_KEYS = ("model", "messages", "add_generation_prompt", "continue_final_message")
+
+
 class EngineClient(Protocol):
     async def chat(self, payload: dict[str, Any]) -> Completion: ...
 
     async def ready(self) -> bool: ...
+
+    async def prompt_size(self, payload: dict[str, Any]) -> PromptSize | None:
+        """The payload's prompt in tokens (vLLM's /tokenize); None where it cannot be told."""
+        ...
+
+    async def count_tokens(self, model: str, texts: list[str]) -> list[int] | None:
+        """Each text's length in tokens, no special tokens; None where it cannot be told."""
+        ...
 
     def healthy_share(self) -> float:
         """Share of the upstreams' capacity that is healthy now (admission scales with it)."""
@@ -61,6 +88,18 @@ class _Failed(Exception):
         self.kind, self.error, self.retry, self.mark_down = kind, error, retry, mark_down
 
 
+#: vLLM's wording when a prompt exceeds the model's context (vllm/renderers/params.py).
+CONTEXT_OVERFLOW = "maximum context length"
+
+
+def _upstream_message(response: httpx.Response) -> str:
+    try:
+        error = response.json().get("error", {})
+        return str(error.get("message") or response.text[:300])
+    except (ValueError, AttributeError):
+        return response.text[:300]
+
+
 #: Seconds an idle upstream connection is reused; under vLLM's default 5 s keep-alive.
 UPSTREAM_IDLE_S = 2.0
 
@@ -78,12 +117,17 @@ class OpenAIHTTPEngine:
         on_error: Callable[[str], None] | None = None,
         hooks: EngineHooks | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        probe_timeout_s: float = 2.0,
+        slow_probes_to_down: int = 3,
     ) -> None:
         if not urls:
             raise ValueError("OpenAIHTTPEngine needs at least one upstream URL")
         self.hooks = hooks or EngineHooks()
         self._on_error = on_error or self.hooks.error
-        self.pool = UpstreamPool(urls, on_health=self.hooks.health)
+        self.pool = UpstreamPool(
+            urls, on_health=self.hooks.health, slow_probes_to_down=slow_probes_to_down
+        )
+        self._probe_timeout_s = probe_timeout_s
         self.urls = [u.url for u in self.pool.upstreams]
         self._retry_after = {"Retry-After": str(retry_after_s)}
         timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
@@ -151,6 +195,15 @@ class OpenAIHTTPEngine:
             # 429 is the engine shedding load, not dying: try another without marking it down.
             kind, what = f"http_{status}", f"answered {status}"
             raise self._unavailable(url, kind, what, mark_down=status != 429)
+        if status == 400 and CONTEXT_OVERFLOW in response.text:
+            # The engine's own length check (a tokenizer that disagrees with /tokenize, or no
+            # pre-check): the client's input is too long, which is a 4xx, not an engine fault.
+            too_long = InputTooLong(
+                "the prompt does not fit the served model's context: "
+                + _upstream_message(response),
+                param="body",
+            )
+            raise _Failed("context_overflow", too_long, retry=False, mark_down=False)
         if status != 200:
             error = UpstreamBadResponse(
                 f"the model server at {url} rejected the request ({status}): {response.text[:300]}"
@@ -170,6 +223,36 @@ class OpenAIHTTPEngine:
             error = UpstreamBadResponse(f"the model server at {url} sent an unusable body")
             raise _Failed("bad_body", error, retry=False, mark_down=False) from exc
 
+    async def prompt_size(self, payload: dict[str, Any]) -> PromptSize | None:
+        body = {key: payload[key] for key in PROMPT_KEYS if key in payload}
+        data = await self._tokenize(body)
+        if data is None:
+            return None
+        return PromptSize(int(data["count"]), int(data["max_model_len"]))
+
+    async def count_tokens(self, model: str, texts: list[str]) -> list[int] | None:
+        bodies = [{"model": model, "prompt": text, "add_special_tokens": False} for text in texts]
+        answers = await asyncio.gather(*(self._tokenize(body) for body in bodies))
+        if any(answer is None for answer in answers):
+            return None
+        return [int(answer["count"]) for answer in answers if answer is not None]
+
+    async def _tokenize(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """vLLM's /tokenize on a healthy upstream. Sizing is a pre-check: when it cannot be had
+        (no upstream, an engine without the route) the chat call itself says what is wrong, and
+        a context overflow it reports is still a 422 (see ``_parse``)."""
+        upstream = self.pool.pick(set())
+        if upstream is None:
+            return None
+        try:
+            response = await self._client.post(f"{upstream.url}/tokenize", json=body)
+            data = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        if not isinstance(data, dict) or "count" not in data or "max_model_len" not in data:
+            return None
+        return data
+
     async def ready(self) -> bool:
         """Probe every upstream's /health at once, record the results; True if any is up."""
         await asyncio.gather(*(self._probe(u) for u in self.pool.upstreams))
@@ -177,8 +260,16 @@ class OpenAIHTTPEngine:
 
     async def _probe(self, upstream: Upstream) -> None:
         try:
-            response = await self._client.get(f"{upstream.url}/health", timeout=2.0)
+            response = await self._client.get(
+                f"{upstream.url}/health", timeout=self._probe_timeout_s
+            )
             ok, why = response.status_code == 200, f"/health answered {response.status_code}"
+        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
+            # Connected but slow: a busy engine, not a dead one (see server.upstreams).
+            self.pool.slow_probe(
+                upstream, f"/health took over {self._probe_timeout_s:g}s ({type(exc).__name__})"
+            )
+            return
         except httpx.HTTPError as exc:
             ok, why = False, f"/health failed: {type(exc).__name__}"
         self.pool.mark(upstream, ok, why)

@@ -9,7 +9,7 @@ cannot silently fall back to a default.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -21,26 +21,13 @@ from pydantic_settings import (
 )
 
 from server.profiles import choose_profile, detect_vram_gib, load_profile
+from tasks.redaction import REDACTION_CATEGORIES
 from validators.config import configs_dir
 
 #: Fields that hold secrets: read from the environment (or arguments) only, never from YAML.
 SECRET_FIELDS = frozenset({"api_keys"})
 #: Shortest API key accepted: a short key can be guessed faster than it can be rotated.
 MIN_API_KEY_CHARS = 16
-#: Categories ``redact_categories`` accepts (server.redaction says what each one covers).
-REDACTION_CATEGORIES = (
-    "name",
-    "contact",
-    "url",
-    "age",
-    "gender",
-    "marital_status",
-    "nationality",
-    "religion",
-    "race_ethnicity",
-    "disability",
-)
-
 #: Engine fields a profile may set; ``None`` on the model means "the profile decides".
 ENGINE_FIELDS = (
     "max_num_seqs",
@@ -50,7 +37,16 @@ ENGINE_FIELDS = (
     "quantization",
     "kv_cache_dtype",
     "cpu_kvcache_space_gib",
+    "enable_chunked_prefill",
+    "max_num_batched_tokens",
 )
+#: Gateway values a profile may set, because they follow the hardware: a CPU prefills a real
+#: posting + CV in seconds per request, a GPU in milliseconds. They keep their field default
+#: unless the profile, serve.yaml, the environment or an argument sets them.
+PROFILE_GATEWAY_FIELDS = ("upstream_timeout_s", "request_deadline_s")
+#: Engine values the gateway assumes of UPSTREAM_URLS engines it did not launch: their batch size
+#: (admission) and whether they chunk prefills (whether per-request seeds are safe to send).
+ASSUMED_OF_UPSTREAMS = ("max_num_seqs", "enable_chunked_prefill")
 
 
 class Settings(BaseSettings):
@@ -90,6 +86,40 @@ class Settings(BaseSettings):
     kv_cache_dtype: str | None = Field(None, description="vLLM --kv-cache-dtype (auto, fp8).")
     cpu_kvcache_space_gib: int | None = Field(
         None, gt=0, description="VLLM_CPU_KVCACHE_SPACE for the CPU build: whole GiB of KV cache."
+    )
+    enable_chunked_prefill: bool | None = Field(
+        None,
+        description="vLLM --[no-]enable-chunked-prefill. The CPU profile turns it off: vllm-cpu "
+        "0.32 dies on a seeded request whose prefill is chunked (its CPU generators have no "
+        "offset to rewind). Unset: vLLM's default (on).",
+    )
+    max_num_batched_tokens: int | None = Field(
+        None,
+        ge=256,
+        description="vLLM --max-num-batched-tokens, the tokens one engine step may process. Unset "
+        "with chunked prefill off: MAX_MODEL_LEN, so any prompt that fits the context is prefilled "
+        "in one step (vLLM refuses a smaller value then).",
+    )
+    engine_seeds: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Send per-request sampling seeds to vLLM. auto: on, except on a CPU engine "
+        "that chunks prefills (ENGINE_EXTRA_ARGS or the profile turning chunked prefill on), where "
+        "a seeded request kills vllm-cpu 0.32; then ?seed=N is accepted but not reproducible.",
+    )
+    engine_max_restarts: int = Field(
+        5,
+        ge=0,
+        description="The launcher restarts a vLLM that dies; after this many deaths within "
+        "ENGINE_RESTART_WINDOW_S it gives up and exits non-zero instead of flapping.",
+    )
+    engine_restart_window_s: float = Field(
+        600, gt=0, description="The window in which ENGINE_MAX_RESTARTS deaths end the stack."
+    )
+    engine_backoff_s: float = Field(
+        1.0, gt=0, description="First wait before restarting a dead vLLM; doubles per death."
+    )
+    engine_backoff_max_s: float = Field(
+        30.0, gt=0, description="Longest wait between vLLM restarts."
     )
     engine_host: str = Field(
         "127.0.0.1", description="Where the launched vLLM listens; loopback keeps it private."
@@ -136,7 +166,14 @@ class Settings(BaseSettings):
     )
     self_check: bool = Field(
         True,
-        description="At start-up, prove vLLM enforces the rank JSON schema before reporting ready.",
+        description="At start-up, prove vLLM enforces every domain's constraint (grammar or "
+        "JSON schema) before reporting ready.",
+    )
+    constrained_decoding: bool = Field(
+        True,
+        description="Send each domain's grammar / JSON schema with every attempt (vLLM structured "
+        "outputs). Off: free text, judged by the validators only (an engine without structured "
+        "outputs, or to measure what the constraints buy).",
     )
     domains_file: Path = Field(
         default_factory=lambda: configs_dir() / "domains.yaml", description="The domain table."
@@ -146,6 +183,13 @@ class Settings(BaseSettings):
         description="Validator thresholds.",
     )
     log_level: str = Field("info", description="Log level for the gateway and launcher.")
+
+    input_overflow: Literal["refuse", "truncate"] = Field(
+        "refuse",
+        description="A request whose prompt plus its domain's answer budget exceeds the served "
+        "model's context: refuse (422 naming each field and its token count) or truncate (cut "
+        "the longest document fields from their end, reported in the response's flags).",
+    )
 
     # --- guard: auth, admission, deadlines ------------------------------------------------------
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
@@ -181,6 +225,16 @@ class Settings(BaseSettings):
     )
     health_check_interval_s: float = Field(
         2.0, gt=0, description="How often each upstream's /health is polled."
+    )
+    health_check_timeout_s: float = Field(
+        2.0, gt=0, description="How long one /health probe may take before it counts as slow."
+    )
+    health_check_slow_strikes: int = Field(
+        3,
+        ge=1,
+        description="Slow (timed-out) /health probes in a row that mark an upstream down. A "
+        "refused or non-200 probe marks it down at once; a busy 2-core engine answers late "
+        "while it still serves, and one late probe must not refuse every request.",
     )
     keep_alive_timeout_s: int = Field(
         75,
@@ -277,13 +331,19 @@ class Settings(BaseSettings):
         if self.profile == "auto":
             self.profile = choose_profile(detect_vram_gib())
         profile = load_profile(self.profile)
+        for key in PROFILE_GATEWAY_FIELDS:
+            if key in profile and key not in self.model_fields_set:
+                setattr(self, key, profile[key])
         if self.upstream_urls:
             # Gateway only: the engines are someone else's, but admission still needs their
             # batch size; assume the profile's unless MAX_NUM_SEQS says what they run with.
-            if self.max_num_seqs is None:
-                self.max_num_seqs = profile.get("max_num_seqs")
+            for key in ASSUMED_OF_UPSTREAMS:
+                if getattr(self, key) is None:
+                    setattr(self, key, profile.get(key))
             return self
         for key, value in profile.items():
+            if key in PROFILE_GATEWAY_FIELDS:
+                continue
             if key not in ENGINE_FIELDS:
                 raise ValueError(f"profile {self.profile!r} sets unknown engine key {key!r}")
             if getattr(self, key) is None:
@@ -295,6 +355,40 @@ class Settings(BaseSettings):
         if self.launches_engine and self.engine_port == self.port:
             raise ValueError(f"ENGINE_PORT and PORT are both {self.port}; give vLLM its own port")
         return self
+
+    @model_validator(mode="after")
+    def _one_step_prefill_fits(self) -> Settings:
+        """Without chunked prefill a prompt must fit one engine step; vLLM refuses to start
+        otherwise, so say it here, before a model is loaded."""
+        if self.enable_chunked_prefill is False and self.launches_engine:
+            if self.max_num_batched_tokens is None:
+                self.max_num_batched_tokens = self.max_model_len
+            elif self.max_model_len and self.max_num_batched_tokens < self.max_model_len:
+                raise ValueError(
+                    f"MAX_NUM_BATCHED_TOKENS {self.max_num_batched_tokens} is below MAX_MODEL_LEN "
+                    f"{self.max_model_len} with chunked prefill off; raise it or lower the length"
+                )
+        return self
+
+    def chunks_prefill(self) -> bool:
+        """Whether the engine may split a prefill across steps: ENGINE_EXTRA_ARGS (the last
+        flag wins, as in vLLM's argparse) over the profile, over vLLM's default (on)."""
+        chunked = self.enable_chunked_prefill is not False
+        for arg in self.engine_extra_args:
+            if arg == "--enable-chunked-prefill":
+                chunked = True
+            elif arg == "--no-enable-chunked-prefill":
+                chunked = False
+        return chunked
+
+    def sends_seeds(self) -> bool:
+        """Per-request seeds are safe except on a CPU engine that chunks prefills: vLLM rewinds
+        the generator of a request whose chunk was not sampled (``gen.set_offset`` in
+        gpu_model_runner ``_bookkeeping_sync``), which CUDA generators support and CPU ones
+        do not ("CPU Generator does not use offset")."""
+        if self.engine_seeds != "auto":
+            return self.engine_seeds == "on"
+        return self.profile != "cpu" or not self.chunks_prefill()
 
     @property
     def launches_engine(self) -> bool:

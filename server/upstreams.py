@@ -3,7 +3,11 @@
 Health has two sources. Passive: a call that cannot reach an upstream, or that it answers with
 a 5xx, marks it down at once, so the next request does not wait for a probe to notice. Active:
 ``/health`` is polled (by the engine client's ``ready``, on a timer and from ``/readyz``), which
-is also how a recovered upstream comes back. Routing prefers healthy upstreams with the fewest
+is also how a recovered upstream comes back. A probe that is refused or answered non-200 marks
+the upstream down at once; one that is merely slow counts a strike, and only several slow probes
+in a row mark it down: on a small CPU host a busy engine answers /health late while it serves
+fine, and with one upstream a single late probe would otherwise refuse every request (503)
+until the next probe. Routing prefers healthy upstreams with the fewest
 requests in flight from this gateway; down ones are tried only when no healthy one is left, so
 a wrongly marked upstream still serves rather than the request failing.
 """
@@ -11,8 +15,11 @@ a wrongly marked upstream still serves rather than the request failing.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -21,15 +28,23 @@ class Upstream:
     healthy: bool = True  # optimistic until the first probe: start-up should not refuse work
     in_flight: int = 0
     last_error: str = ""
+    slow_probes: int = 0  # consecutive /health probes that timed out
 
 
 class UpstreamPool:
     def __init__(
-        self, urls: Iterable[str], on_health: Callable[[str, bool], None] | None = None
+        self,
+        urls: Iterable[str],
+        on_health: Callable[[str, bool], None] | None = None,
+        *,
+        slow_probes_to_down: int = 3,
     ) -> None:
         self.upstreams = [Upstream(url) for url in urls]
         if not self.upstreams:
             raise ValueError("an upstream pool needs at least one URL")
+        if slow_probes_to_down < 1:
+            raise ValueError(f"slow_probes_to_down must be at least 1, got {slow_probes_to_down}")
+        self.slow_probes_to_down = slow_probes_to_down
         self._turn = itertools.count()
         self._on_health = on_health or (lambda url, healthy: None)
         for upstream in self.upstreams:
@@ -45,11 +60,24 @@ class UpstreamPool:
         return min(left, key=lambda u: (not u.healthy, u.in_flight))
 
     def mark(self, upstream: Upstream, healthy: bool, why: str = "") -> None:
-        if not healthy:
+        if healthy:
+            upstream.slow_probes = 0
+        else:
             upstream.last_error = why
         if upstream.healthy != healthy:
             upstream.healthy = healthy
             self._on_health(upstream.url, healthy)
+            if healthy:
+                log.info("upstream %s is up again", upstream.url)
+            else:
+                log.warning("upstream %s is marked down: %s", upstream.url, why)
+
+    def slow_probe(self, upstream: Upstream, why: str) -> None:
+        """A /health probe timed out: a strike; down after ``slow_probes_to_down`` in a row."""
+        upstream.slow_probes += 1
+        upstream.last_error = why
+        if upstream.slow_probes >= self.slow_probes_to_down:
+            self.mark(upstream, False, f"{why} ({upstream.slow_probes} probes in a row)")
 
     def healthy_share(self) -> float:
         return sum(u.healthy for u in self.upstreams) / len(self.upstreams)

@@ -69,8 +69,15 @@ def test_a_client_that_hangs_up_stops_the_generation_in_vllm(vllm_server, gatewa
         async with httpx.AsyncClient(base_url=gateway.url, headers=headers, timeout=120) as c:
             call = asyncio.ensure_future(c.post("/v1/job-description?max_attempts=1", json=body))
             deadline = time.monotonic() + 60
-            while vllm("vllm:num_requests_running") < 1 and time.monotonic() < deadline:
+            # Poll without blocking the loop the call runs on, and stop at once if the call
+            # ends before vLLM was seen generating: then its answer says why.
+            while time.monotonic() < deadline and not call.done():
+                if await asyncio.to_thread(vllm, "vllm:num_requests_running") >= 1:
+                    break
                 await asyncio.sleep(0.1)
+            if call.done():
+                answer = call.result()
+                pytest.fail(f"answered before the hang-up: {answer.status_code} {answer.text}")
             assert vllm("vllm:num_requests_running") >= 1, "the request never reached vLLM"
             await asyncio.sleep(0.5)
             call.cancel()  # the client goes away: httpx closes the connection

@@ -128,3 +128,39 @@ def test_routing_prefers_healthy_then_least_loaded():
     assert picks == {"http://c"}
     assert pool.pick({"http://a", "http://c"}) is b, "a down upstream is the last resort"
     assert pool.pick({"http://a", "http://b", "http://c"}) is None
+
+
+def test_a_slow_probe_is_a_strike_and_only_strikes_in_a_row_mark_down():
+    """A busy engine that answers /health late is still serving: with one upstream, marking it
+    down at the first late probe would refuse every request (503) until the next probe."""
+    slow = {"u1": True}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if slow["u1"]:
+            raise httpx.ReadTimeout("slow /health")
+        return httpx.Response(200)
+
+    recorder = Recorder()
+    engine = OpenAIHTTPEngine(
+        ["http://u1"], timeout_s=1, connect_timeout_s=1, retry_after_s=3, hooks=recorder.hooks(),
+        transport=httpx.MockTransport(handler), slow_probes_to_down=3,
+    )  # fmt: skip
+    assert asyncio.run(engine.ready()) is True, "one late probe: still up"
+    assert asyncio.run(engine.ready()) is True, "two: still up"
+    slow["u1"] = False
+    assert asyncio.run(engine.ready()) is True
+    assert engine.pool.upstreams[0].slow_probes == 0, "an answered probe clears the strikes"
+    slow["u1"] = True
+    for _ in range(2):
+        assert asyncio.run(engine.ready()) is True
+    assert asyncio.run(engine.ready()) is False, "the third late probe in a row marks it down"
+    assert recorder.health[-1] == ("http://u1", False)
+    assert "3 probes in a row" in engine.pool.upstreams[0].last_error
+
+
+def test_a_refused_probe_marks_down_at_once_whatever_the_strikes():
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    engine = _engine(handler, Recorder(), urls=("http://u1",))
+    assert asyncio.run(engine.ready()) is False
