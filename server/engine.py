@@ -8,6 +8,13 @@ Failover: a call that never reached its upstream, or whose upstream died mid-ans
 refused or reset, a 5xx, a 429), is retried once on each other upstream before the client sees
 a 503. A read timeout is not retried: the attempt's time is spent, and the upstream is slow
 rather than gone. Generation has no side effects, so sending the same payload again is safe.
+
+Health from a failed call: only a failure that proves the upstream unreachable (the connection
+refused or not accepted, or vLLM's own 503) marks it down at once. A reset connection or a 500
+on one call does not prove the engine is gone (vLLM answers 500 for one request's internal
+error while serving every other), so /health is asked at once, in the background, and its
+answer decides. With one upstream a wrong "down" refuses every request until the next probe:
+a CI run saw six requests in a row refused that way after one failed call.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -80,12 +87,17 @@ class EngineHooks:
     health: Callable[[str, bool], None] = lambda url, healthy: None
 
 
+#: What one failed call says of its upstream's health: ``down`` (unreachable: mark it now),
+#: ``probe`` (maybe gone: ask /health now) or ``keep`` (the engine is fine: a timeout, a 4xx).
+Verdict = Literal["down", "probe", "keep"]
+
+
 class _Failed(Exception):
     """One upstream call failed; ``retry`` says whether another upstream may take it."""
 
-    def __init__(self, kind: str, error: GatewayError, *, retry: bool, mark_down: bool) -> None:
+    def __init__(self, kind: str, error: GatewayError, *, retry: bool, health: Verdict) -> None:
         super().__init__(kind)
-        self.kind, self.error, self.retry, self.mark_down = kind, error, retry, mark_down
+        self.kind, self.error, self.retry, self.health = kind, error, retry, health
 
 
 #: vLLM's wording when a prompt exceeds the model's context (vllm/renderers/params.py).
@@ -138,6 +150,7 @@ class OpenAIHTTPEngine:
             max_connections=None, max_keepalive_connections=64, keepalive_expiry=UPSTREAM_IDLE_S
         )
         self._client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
+        self._probes: set[asyncio.Task[None]] = set()  # /health asked after a failed call
 
     async def chat(self, payload: dict[str, Any]) -> Completion:
         tried: set[str] = set()
@@ -149,8 +162,10 @@ class OpenAIHTTPEngine:
             except _Failed as failed:
                 self._on_error(failed.kind)
                 self.hooks.call(upstream.url, failed.kind)
-                if failed.mark_down:
+                if failed.health == "down":
                     self.pool.mark(upstream, False, failed.error.message)
+                elif failed.health == "probe":
+                    self._probe_soon(upstream)
                 failed_url = upstream.url
                 upstream = self.pool.pick(tried) if failed.retry else None
                 if upstream is None:
@@ -161,6 +176,12 @@ class OpenAIHTTPEngine:
             self.pool.mark(upstream, True)
             return completion
         raise UpstreamUnavailable("no upstream is configured", headers=self._retry_after)
+
+    def _probe_soon(self, upstream: Upstream) -> None:
+        """Ask /health now, without holding up the failover, and let its answer mark health."""
+        task = asyncio.create_task(self._probe(upstream))
+        self._probes.add(task)
+        task.add_done_callback(self._probes.discard)
 
     async def _call(self, upstream: Upstream, payload: dict[str, Any]) -> Completion:
         url = upstream.url
@@ -175,26 +196,33 @@ class OpenAIHTTPEngine:
                 f"the model server at {url} did not answer in time ({type(exc).__name__}); "
                 "retry, or raise UPSTREAM_TIMEOUT_S"
             )
-            raise _Failed("timeout", error, retry=False, mark_down=False) from exc
-        except httpx.TransportError as exc:
-            what = f"is unreachable ({type(exc).__name__})"
+            raise _Failed("timeout", error, retry=False, health="keep") from exc
+        except httpx.ConnectError as exc:
+            what = f"refused the connection ({type(exc).__name__})"
             raise self._unavailable(url, "unreachable", what) from exc
+        except httpx.TransportError as exc:
+            # A reset or a closed connection: the engine may have died, or only this socket.
+            what = f"dropped the connection ({type(exc).__name__})"
+            raise self._unavailable(url, "unreachable", what, health="probe") from exc
         finally:
             upstream.in_flight -= 1
         return self._parse(url, response)
 
-    def _unavailable(self, url: str, kind: str, what: str, *, mark_down: bool = True) -> _Failed:
+    def _unavailable(self, url: str, kind: str, what: str, *, health: Verdict = "down") -> _Failed:
         error = UpstreamUnavailable(
             f"the model server at {url} {what}; retry shortly", headers=self._retry_after
         )
-        return _Failed(kind, error, retry=True, mark_down=mark_down)
+        return _Failed(kind, error, retry=True, health=health)
 
     def _parse(self, url: str, response: httpx.Response) -> Completion:
         status = response.status_code
         if status >= 500 or status == 429:
-            # 429 is the engine shedding load, not dying: try another without marking it down.
+            # 429 is the engine shedding load, not dying: try another, health unchanged. 503 is
+            # vLLM's own "engine dead" (and a proxy's "no backend"); any other 5xx may be one
+            # request's fault, so /health decides.
+            health: Verdict = "keep" if status == 429 else "down" if status == 503 else "probe"
             kind, what = f"http_{status}", f"answered {status}"
-            raise self._unavailable(url, kind, what, mark_down=status != 429)
+            raise self._unavailable(url, kind, what, health=health)
         if status == 400 and CONTEXT_OVERFLOW in response.text:
             # The engine's own length check (a tokenizer that disagrees with /tokenize, or no
             # pre-check): the client's input is too long, which is a 4xx, not an engine fault.
@@ -203,12 +231,12 @@ class OpenAIHTTPEngine:
                 + _upstream_message(response),
                 param="body",
             )
-            raise _Failed("context_overflow", too_long, retry=False, mark_down=False)
+            raise _Failed("context_overflow", too_long, retry=False, health="keep")
         if status != 200:
             error = UpstreamBadResponse(
                 f"the model server at {url} rejected the request ({status}): {response.text[:300]}"
             )
-            raise _Failed(f"http_{status}", error, retry=False, mark_down=False)
+            raise _Failed(f"http_{status}", error, retry=False, health="keep")
         try:
             body = response.json()
             choice = body["choices"][0]
@@ -221,7 +249,7 @@ class OpenAIHTTPEngine:
             )
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             error = UpstreamBadResponse(f"the model server at {url} sent an unusable body")
-            raise _Failed("bad_body", error, retry=False, mark_down=False) from exc
+            raise _Failed("bad_body", error, retry=False, health="keep") from exc
 
     async def prompt_size(self, payload: dict[str, Any]) -> PromptSize | None:
         body = {key: payload[key] for key in PROMPT_KEYS if key in payload}
@@ -278,4 +306,7 @@ class OpenAIHTTPEngine:
         return self.pool.healthy_share()
 
     async def aclose(self) -> None:
+        for task in list(self._probes):
+            task.cancel()
+        await asyncio.gather(*self._probes, return_exceptions=True)
         await self._client.aclose()

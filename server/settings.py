@@ -43,7 +43,7 @@ ENGINE_FIELDS = (
 #: Gateway values a profile may set, because they follow the hardware: a CPU prefills a real
 #: posting + CV in seconds per request, a GPU in milliseconds. They keep their field default
 #: unless the profile, serve.yaml, the environment or an argument sets them.
-PROFILE_GATEWAY_FIELDS = ("upstream_timeout_s", "request_deadline_s")
+PROFILE_GATEWAY_FIELDS = ("upstream_timeout_s", "request_deadline_s", "health_check_timeout_s")
 #: Engine values the gateway assumes of UPSTREAM_URLS engines it did not launch: their batch size
 #: (admission) and whether they chunk prefills (whether per-request seeds are safe to send).
 ASSUMED_OF_UPSTREAMS = ("max_num_seqs", "enable_chunked_prefill")
@@ -227,7 +227,11 @@ class Settings(BaseSettings):
         2.0, gt=0, description="How often each upstream's /health is polled."
     )
     health_check_timeout_s: float = Field(
-        2.0, gt=0, description="How long one /health probe may take before it counts as slow."
+        2.0,
+        gt=0,
+        description="How long one /health probe may take before it counts as slow. Per profile: "
+        "on a 2-core CPU host the engine saturates both cores and vLLM's API server answers "
+        "late while it still serves.",
     )
     health_check_slow_strikes: int = Field(
         3,

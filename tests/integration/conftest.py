@@ -6,9 +6,10 @@ so a test can see /readyz go from 503 to 200.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +26,51 @@ from tests.stack import (
     stop_process,
     wait_http,
 )
+
+#: Access-log lines of the probes every test makes; left out of the log tails shown on failure.
+_PROBE_LINES = ('"GET /health', '"GET /readyz', '"GET /metrics', '"POST /tokenize')
+
+
+def _log_tail(path: Path, lines: int = 60) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join([line for line in text if not any(p in line for p in _PROBE_LINES)][-lines:])
+
+
+#: Figures the integration tests measured (recovery time, throughput, load p99), printed at the
+#: end of the run: `-q` hides a passing test's output, and CI's log is all that is kept.
+_FIGURES = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """``figures("what: number")`` puts a measured figure in the run's closing summary."""
+    stash = request.config.stash.setdefault(_FIGURES, [])
+    return lambda line: stash.append(f"{request.node.nodeid.split('::')[-1]}: {line}")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    lines = config.stash.get(_FIGURES, [])
+    if lines:
+        terminalreporter.section("measured by the integration tests")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator:
+    """A failed test shows what the stack logged: CI keeps no files, and a bare 503 or a
+    missing key says nothing about why the gateway answered as it did."""
+    report = yield
+    if report.failed:
+        funcargs = getattr(item, "funcargs", {})
+        for name in ("gateway", "vllm_server"):
+            server = funcargs.get(name)
+            if server is not None:
+                report.sections.append((f"{name} log (tail)", _log_tail(server.log_path)))
+    return report
 
 
 @dataclass

@@ -7,6 +7,8 @@ checks (distinct items, grounding) are the model's job and are asserted as a sha
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -48,11 +50,12 @@ def test_readyz_proved_every_constraint(client):
 
 @pytest.mark.parametrize("path", TEXT)
 def test_prose_asked_under_the_grammar_comes_back_in_shape(vllm_server, path):
-    """Straight to vLLM: the engine itself, not the gateway, turns prose into the format."""
+    """Straight to vLLM: the engine itself, not the gateway, turns prose into the format.
+    (The start-up self-check asks the same of every domain with seed 0; this is another draw.)"""
     name = PATHS[path]
     cfg = DOMAINS[name]
     fields = {"job_description": JD}
-    for seed in (11, 12):
+    for seed in (11,):
         payload = build_payload(cfg, fields, model="", seed=seed, rules=RULES)
         prefix = [payload["messages"][-1]] if cfg.sent_prefix else []
         payload["messages"] = [{"role": "user", "content": PROSE}, *prefix]
@@ -64,15 +67,20 @@ def test_prose_asked_under_the_grammar_comes_back_in_shape(vllm_server, path):
 
 @pytest.mark.parametrize("path", TEXT)
 def test_first_attempts_are_well_formed_and_mostly_valid(client, path):
-    """Seeded and constrained: the answer starts with "1. " and is never "1. 1."; the format
-    holds on every answer, and the content checks on most (the model's own job)."""
+    """Seeded and constrained: the answer starts with "1. " and is never degenerate (the trap:
+    a seed with a trailing space made this model write "1. 1. 1. ..."); the format holds on
+    every answer, and the content checks on most (the model's own job)."""
     name = PATHS[path]
     valid = 0
     for seed in (1, 2, 3):
-        out = client.post(f"{path}?max_attempts=1&seed={seed}", json=ENDPOINTS[path]).json()
+        response = client.post(f"{path}?max_attempts=1&seed={seed}", json=ENDPOINTS[path])
+        assert response.status_code == 200, response.text
+        out = response.json()
         text = out["text"]
         if DOMAINS[name].seed:
-            assert text.startswith("1. ") and not text.startswith("1. 1."), text[:80]
+            assert text.startswith("1. ") and not re.match(r"1\.\s*1\.", text), text[:80]
+            first_item = text.splitlines()[0][3:]
+            assert re.search(r"[A-Za-z]{3,}", first_item), f"first item has no words: {text[:80]}"
         assert not _broken(name, text, ENDPOINTS[path]), text
         assert [a["mode"] for a in out["attempt_history"]] == ["first"]
         assert out["attempt_history"][0]["constrained"] is True

@@ -33,7 +33,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,7 +154,9 @@ async def _baseline_and_load(
     return baseline, shots, {k: v for k, v in delta.items() if v}, killed_at
 
 
-def test_load_with_an_upstream_killed(guarded: GuardedStack) -> None:
+def test_load_with_an_upstream_killed(
+    guarded: GuardedStack, figures: Callable[[str], None]
+) -> None:
     baseline, shots, gateway_counts, killed_at = asyncio.run(_baseline_and_load(guarded))
     unloaded, loaded = summarise(baseline), summarise(shots)
     # Requests in flight when the upstream died pay for their lost attempt (up to one answer's
@@ -168,7 +170,7 @@ def test_load_with_an_upstream_killed(guarded: GuardedStack) -> None:
     audited = {r["request_id"] for r in read_records(guarded.audit_path)
                if r["request_id"].startswith("load-")}  # fmt: skip
     answered = {s.request_id for s in shots if s.status == 200}
-    figures = {
+    measured = {
         "load_s": LOAD_S, "workers": 2 * guarded.limit, "admission_limit": guarded.limit,
         "unloaded": unloaded, "loaded": loaded, "gateway_counts": gateway_counts,
         "failovers": failovers, "audit_lines": len(audited),
@@ -178,10 +180,14 @@ def test_load_with_an_upstream_killed(guarded: GuardedStack) -> None:
         "steady_p99_s": steady["p99_s"],
         "steady_p99_ratio": round(steady["p99_s"] / unloaded["p99_s"], 2),
     }  # fmt: skip
-    print("\nload test figures:", json.dumps(figures, indent=2))
+    print("\nload test figures:", json.dumps(measured, indent=2))
+    figures(
+        f"p99 {measured['steady_p99_ratio']}x unloaded (in flight at the kill left out), "
+        f"statuses {loaded['by_status']}, failovers {failovers:g}, lost {loaded['lost']}"
+    )
     if out := os.environ.get("HRSTACK_LOADTEST_OUT"):
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(json.dumps(figures, indent=2))
+        Path(out).write_text(json.dumps(measured, indent=2))
 
     assert unloaded["by_status"] == {"200": PAIRS}, unloaded
     assert loaded["lost"] == 0, [s for s in shots if s.status is None][:3]

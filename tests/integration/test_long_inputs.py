@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -97,7 +98,7 @@ def test_every_endpoint_at_maximum_length_gets_a_4xx_with_token_counts_never_a_5
 
 
 def test_sixteen_concurrent_realistic_rank_requests_are_answered(
-    gateway: Gateway, vllm_server: VLLMServer
+    gateway: Gateway, vllm_server: VLLMServer, figures: Callable[[str], None]
 ):
     url = vllm_server.url
     pairs = [
@@ -122,8 +123,8 @@ def test_sixteen_concurrent_realistic_rank_requests_are_answered(
     results: list[dict[str, Any]] = [r.json()["results"][0] for r in responses]
     assert all(r["decision"] in ("shortlist", "reject") for r in results)
     prompt = sum(r.json()["usage"]["prompt_tokens"] for r in responses)
-    print(
-        f"\n16 concurrent rank requests, {min(tokens)}-{max(tokens)} prompt tokens: "
+    figures(
+        f"16 concurrent rank requests, {min(tokens)}-{max(tokens)} prompt tokens: "
         f"{took:.1f} s, {prompt:,} prompt tokens in all"
     )
     _alive(vllm_server)

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -81,7 +82,9 @@ def _kill_engine_and_recover(
     return recovered
 
 
-def test_start_script_serves_on_cpu_and_stops_on_sigterm(tmp_path: Path) -> None:
+def test_start_script_serves_on_cpu_and_stops_on_sigterm(
+    tmp_path: Path, figures: Callable[[str], None]
+) -> None:
     port, engine_port = free_port(), free_port()
     bin_dir = str(Path(sys.executable).parent)
     env = {
@@ -113,7 +116,7 @@ def test_start_script_serves_on_cpu_and_stops_on_sigterm(tmp_path: Path) -> None
         answer = httpx.post(f"http://127.0.0.1:{port}/v1/ats-keywords", json=body, timeout=300)
         assert answer.status_code == 200 and answer.json()["text"].startswith("1. ")
         recovered_s = _kill_engine_and_recover(port, engine_port, proc, log_path)
-        print(f"\nvLLM SIGKILLed: the stack was ready again after {recovered_s:.0f} s")
+        figures(f"vLLM SIGKILLed, ready again (self-check passed) after {recovered_s:.0f} s")
         answer = httpx.post(f"http://127.0.0.1:{port}/v1/ats-keywords", json=body, timeout=300)
         assert answer.status_code == 200, answer.text
         proc.send_signal(signal.SIGTERM)  # start.sh exec'd the launcher: same pid

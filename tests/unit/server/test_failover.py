@@ -61,7 +61,9 @@ def test_a_call_whose_upstream_dies_is_answered_by_another(failure):
     engine = _engine(dies_on("u1", failure), recorder)
 
     async def both() -> list[str]:
-        return [(await engine.chat({})).text for _ in range(2)]
+        texts = [(await engine.chat({})).text for _ in range(2)]
+        await asyncio.sleep(0.05)  # a reset is judged by the /health probe it sets off
+        return texts
 
     assert asyncio.run(both()) == ["hi", "hi"]
     assert recorder.failovers and recorder.failovers[0][0] == "http://u1"
@@ -79,6 +81,45 @@ def test_upstream_5xx_fails_over_and_429_does_not_mark_down():
     for _ in range(2):
         assert asyncio.run(engine.chat({})).text == "hi"
     assert engine.healthy_share() == 1.0
+
+
+def test_one_500_fails_over_but_a_live_upstream_stays_up():
+    """vLLM answers 500 for one request's internal error while serving the rest: /health is
+    asked, says 200, and the upstream keeps its share (with one upstream, a "down" here would
+    refuse every request until the next probe)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/health":
+            return httpx.Response(200)
+        if request.url.host == "u1":
+            return httpx.Response(500, json={"error": {"message": "boom"}})
+        return httpx.Response(200, json=OK_BODY)
+
+    recorder = Recorder()
+    engine = _engine(handler, recorder)
+
+    async def call() -> str:
+        text = (await engine.chat({})).text
+        await asyncio.sleep(0.05)
+        return text
+
+    texts = [asyncio.run(call()) for _ in range(2)]
+    assert texts == ["hi", "hi"]
+    assert ("http://u1", "http_500") in recorder.failovers
+    assert engine.healthy_share() == 1.0 and ("http://u1", False) not in recorder.health
+
+
+def test_a_503_marks_down_at_once():
+    """503 is vLLM's "engine dead": no probe needed."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503 if request.url.host == "u1" else 200, json=OK_BODY)
+
+    recorder = Recorder()
+    engine = _engine(handler, recorder)
+    for _ in range(2):
+        assert asyncio.run(engine.chat({})).text == "hi"
+    assert ("http://u1", False) in recorder.health and engine.healthy_share() == 0.5
 
 
 def test_read_timeout_is_not_retried_elsewhere():

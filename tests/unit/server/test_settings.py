@@ -119,3 +119,11 @@ def test_gateway_timeouts_follow_the_profile_unless_set(monkeypatch):
     assert Settings(profile="cpu", upstream_urls=["http://h:1"]).request_deadline_s == 900
     monkeypatch.setenv("UPSTREAM_TIMEOUT_S", "45")
     assert Settings(profile="cpu").upstream_timeout_s == 45
+
+
+def test_health_probe_patience_follows_the_profile_unless_set(monkeypatch):
+    """A 2-core host whose engine saturates both cores answers /health late while serving."""
+    assert Settings(profile="cpu").health_check_timeout_s == 10
+    assert Settings(profile="24gb").health_check_timeout_s == 2
+    monkeypatch.setenv("HEALTH_CHECK_TIMEOUT_S", "4")
+    assert Settings(profile="cpu").health_check_timeout_s == 4
