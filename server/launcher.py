@@ -44,7 +44,9 @@ ENGINE_SWITCHES = {"enable_chunked_prefill": "--enable-chunked-prefill"}
 
 
 def resolve_model(settings: Settings) -> str:
-    return settings.model or str(embedded_model.prepare(settings.cache_dir))
+    if settings.model:
+        return settings.model
+    return str(embedded_model.prepare(settings.cache_dir, settings.embedded_model))
 
 
 def vllm_command(settings: Settings, model: str) -> list[str]:

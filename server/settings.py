@@ -20,6 +20,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from server import embedded_model
 from server.profiles import choose_profile, detect_vram_gib, load_profile
 from tasks.redaction import REDACTION_CATEGORIES
 from validators.config import configs_dir
@@ -55,9 +56,13 @@ class Settings(BaseSettings):
     # --- engine (vLLM) -------------------------------------------------------------------------
     model: str | None = Field(
         None,
-        description="Model directory or name vLLM serves. Unset: the embedded "
-        "SmolLM2-135M-Instruct, "
-        "prepared once into cache_dir (CPU default).",
+        description="Model directory or name vLLM serves. Unset: the embedded model "
+        "(EMBEDDED_MODEL), prepared once into cache_dir.",
+    )
+    embedded_model: str = Field(
+        "smollm2-135m",
+        description="Which model of configs/embedded_models.yaml serves when MODEL is unset "
+        "(smollm2-135m, qwen2.5-0.5b, qwen2.5-1.5b); its dtype unless DTYPE says otherwise.",
     )
     served_model_name: str = Field(
         "hrstack",
@@ -329,12 +334,23 @@ class Settings(BaseSettings):
             )
         return categories
 
+    @field_validator("embedded_model")
+    @classmethod
+    def _known_embedded_model(cls, name: str) -> str:
+        known = embedded_model.models()
+        if name not in known:
+            raise ValueError(f"unknown embedded model {name!r}; known: {', '.join(sorted(known))}")
+        return name
+
     @model_validator(mode="after")
     def _apply_profile(self) -> Settings:
         """Fill engine values nobody set from the profile, so env and CLI always win."""
         if self.profile == "auto":
             self.profile = choose_profile(detect_vram_gib())
         profile = load_profile(self.profile)
+        if self.model is None and not self.upstream_urls and self.dtype is None:
+            # The embedded model's own precision (bf16 only where the CPU computes it).
+            self.dtype = embedded_model.serving_dtype(embedded_model.get(self.embedded_model))
         for key in PROFILE_GATEWAY_FIELDS:
             if key in profile and key not in self.model_fields_set:
                 setattr(self, key, profile[key])

@@ -127,3 +127,18 @@ def test_health_probe_patience_follows_the_profile_unless_set(monkeypatch):
     assert Settings(profile="24gb").health_check_timeout_s == 2
     monkeypatch.setenv("HEALTH_CHECK_TIMEOUT_S", "4")
     assert Settings(profile="cpu").health_check_timeout_s == 4
+
+
+def test_the_embedded_model_sets_the_served_dtype_unless_dtype_does(monkeypatch):
+    from server import embedded_model
+
+    monkeypatch.setattr(embedded_model, "cpu_has_bf16", lambda: True)
+    assert Settings(profile="cpu", embedded_model="qwen2.5-0.5b").dtype == "bfloat16"
+    assert Settings(profile="cpu").dtype == "float32", "SmolLM2 stays fp32"
+    assert Settings(profile="cpu", embedded_model="qwen2.5-0.5b", dtype="float32").dtype == (
+        "float32"
+    )
+    monkeypatch.setattr(embedded_model, "cpu_has_bf16", lambda: False)
+    assert Settings(profile="cpu", embedded_model="qwen2.5-0.5b").dtype == "float32"
+    with pytest.raises(ValueError, match="unknown embedded model"):
+        Settings(profile="cpu", embedded_model="nope")
