@@ -105,7 +105,8 @@ class SynthConfig(_Section):
 class ModelConfig(_Section):
     base: str = Field(
         "unsloth/Qwen2.5-7B-Instruct-bnb-4bit",
-        description="Model to fine-tune: 'embedded' (SmolLM2-135M, CPU), a local dir or a hub id.",
+        description="Model to fine-tune: 'embedded' (SmolLM2-135M, CPU), 'embedded:NAME' (a "
+        "model of configs/embedded_models.yaml, e.g. qwen2.5-0.5b), a local dir or a hub id.",
     )
     merge_base: str | None = Field(
         None,

@@ -32,16 +32,19 @@ CONFIG_FILE = "run_config.json"
 
 
 def resolve_base(model: ModelConfig) -> str:
-    """'embedded' -> the prepared SmolLM2 directory (no download); anything else unchanged."""
-    if model.base != "embedded":
+    """'embedded' (SmolLM2-135M) or 'embedded:NAME' (a model of configs/embedded_models.yaml,
+    e.g. qwen2.5-0.5b) -> its prepared directory, no download; anything else unchanged."""
+    kind, _, name = model.base.partition(":")
+    if kind != "embedded":
         return model.base
     from server import embedded_model
 
-    if model.cache_dir is None:
+    cache_dir = model.cache_dir
+    if cache_dir is None:
         from server.settings import Settings
 
-        return str(embedded_model.prepare(Settings().cache_dir))
-    return str(embedded_model.prepare(model.cache_dir))
+        cache_dir = Settings().cache_dir
+    return str(embedded_model.prepare(cache_dir, name or embedded_model.DEFAULT))
 
 
 def tokenize_rows(

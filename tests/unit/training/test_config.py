@@ -70,3 +70,23 @@ def test_quota_scaling_keeps_every_listed_domain():
     cfg = TrainConfig(name="x", eval={"scale": 0.01})
     assert cfg.eval.quota("recruiting_strategy") == 1
     assert cfg.eval.source_quota("job_description") == {"synthetic": 0, "original": 0}
+
+
+def test_an_embedded_base_names_any_model_of_the_table(tmp_path: Path, monkeypatch):
+    """'embedded' is the default embedded model, 'embedded:NAME' another; both prepared (no
+    download), other bases untouched."""
+    from server import embedded_model
+    from training.config import ModelConfig
+    from training.sft import resolve_base
+
+    asked: list[tuple[Path, str]] = []
+
+    def prepare(cache_dir: Path, name: str = embedded_model.DEFAULT) -> Path:
+        asked.append((cache_dir, name))
+        return cache_dir / name
+
+    monkeypatch.setattr(embedded_model, "prepare", prepare)
+    bases = ["embedded", "embedded:qwen2.5-0.5b", "runs/cpu/merged"]
+    got = [resolve_base(ModelConfig(base=b, cache_dir=tmp_path)) for b in bases]
+    assert got == [str(tmp_path / "smollm2-135m"), str(tmp_path / "qwen2.5-0.5b"), bases[2]]
+    assert asked == [(tmp_path, "smollm2-135m"), (tmp_path, "qwen2.5-0.5b")]
