@@ -121,6 +121,7 @@ def get(name: str = DEFAULT) -> EmbeddedModel:
     return table[name]
 
 
+@cache
 def cpu_has_bf16() -> bool:
     """vLLM's CPU backend runs bf16 only on AVX512-BF16 or AMX; elsewhere fp32 is the one
     precision that works (and emulated bf16 would be slower than fp32)."""

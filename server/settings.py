@@ -337,9 +337,10 @@ class Settings(BaseSettings):
     @field_validator("embedded_model")
     @classmethod
     def _known_embedded_model(cls, name: str) -> str:
-        known = embedded_model.models()
-        if name not in known:
-            raise ValueError(f"unknown embedded model {name!r}; known: {', '.join(sorted(known))}")
+        try:
+            embedded_model.get(name)
+        except embedded_model.EmbeddedModelError as exc:
+            raise ValueError(str(exc)) from None
         return name
 
     @model_validator(mode="after")

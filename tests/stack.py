@@ -36,11 +36,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def tail(path: Path, lines: int = 40) -> str:
+def tail(path: Path, lines: int = 40, skip: tuple[str, ...] = ()) -> str:
+    """The last ``lines`` lines of a log, leaving out those that contain any of ``skip``."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        text = path.read_text(errors="replace").splitlines()
     except OSError:
         return "(no log)"
+    return "\n".join([line for line in text if not any(s in line for s in skip)][-lines:])
 
 
 def wait_http(

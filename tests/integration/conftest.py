@@ -24,19 +24,12 @@ from tests.stack import (
     start_vllm,
     stop_engine,
     stop_process,
+    tail,
     wait_http,
 )
 
 #: Access-log lines of the probes every test makes; left out of the log tails shown on failure.
 _PROBE_LINES = ('"GET /health', '"GET /readyz', '"GET /metrics', '"POST /tokenize')
-
-
-def _log_tail(path: Path, lines: int = 60) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return "(no log)"
-    return "\n".join([line for line in text if not any(p in line for p in _PROBE_LINES)][-lines:])
 
 
 #: Figures the integration tests measured (recovery time, throughput, load p99), printed at the
@@ -69,7 +62,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         for name in ("gateway", "vllm_server"):
             server = funcargs.get(name)
             if server is not None:
-                report.sections.append((f"{name} log (tail)", _log_tail(server.log_path)))
+                logged = tail(server.log_path, 60, _PROBE_LINES)
+                report.sections.append((f"{name} log (tail)", logged))
     return report
 
 
