@@ -22,7 +22,7 @@ from validators.checks import (
     skipped,
 )
 from validators.grammar import Constraint, Line, grammar, numbered
-from validators.lists import numbered_list
+from validators.lists import heading_key, numbered_list
 from validators.rules import AtsKeywordsRules
 
 DOMAIN = "ats_keywords"
@@ -45,7 +45,15 @@ _TRAILING = " \t.,;:"
 # Node.js, CI/CD, scikit-learn); edge punctuation is not part of it.
 _TERM = re.compile(r"[^\W_][\w+#./&'-]*[\w+#]|[^\W_]")
 _CLAUSE = re.compile(r"[,;:()\[\]{}<>\"|!?\n\u2022\u2013\u2014]|\.(?:\s|$)")
+# Where sentences (and lines, and bullets) begin: the capital after one says nothing.
+_SENTENCE = re.compile(r"\n[ \t]*+(?:[-*\u2022][ \t]+)?|[.!?](?:\s+|$)")
 _LETTER = re.compile(r"[^\W\d_]")
+# A heading line ("Requirements:", "## Tools we use:", "**Nice to have:** Go, Rust"): a short
+# label before a colon. Longer labels are sentences with a colon in them.
+_SECTION = re.compile(r"[ \t]*+#*[ \t]*+(?:\*\*|__)?([^\W\d_][^:*#\n]{0,60}?)(?:\*\*|__)?[ \t]*:")
+_MAX_HEADING_WORDS = 5
+# Where a title line stops naming the job: "Data Analyst at Acme Retail (hybrid, Dublin)".
+_TITLE_END = re.compile(r"\s+(?:at|@|-|–|—|\|)\s+|\s*[(,]")
 _SYMBOL = re.compile(r"[+#/.]")
 _EDGE_STOPWORDS = frozenset((
     "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is",
@@ -60,6 +68,8 @@ _EDGE_STOPWORDS = frozenset((
     "qualifications", "benefits", "exposure", "knowledge", "understanding", "familiarity",
     "against", "weekly", "daily", "monthly", "clear", "excellent", "solid", "proven", "build",
     "write", "create", "develop", "manage", "support", "ensure", "drive", "deliver",
+    "which", "where", "when", "how", "why", "while", "whose", "skills", "skill", "proficiency",
+    "proficient", "hands-on",
 ))  # fmt: skip
 
 
@@ -133,44 +143,78 @@ def _occurs(keyword: str, haystack: str) -> bool:
     )
 
 
+def keyword_text(posting: str, rules: AtsKeywordsRules) -> str:
+    """The part of a posting keywords come from: the job title (the first line, up to " at
+    Company" or a parenthesis) and the sections named in ``rules.keyword_sections``
+    (requirements, nice to have, skills, tools). Real postings
+    are mostly company story, team, benefits and legal text; counted whole, they offered the
+    company, its city and words like "join" or "How" as keywords. A posting without any such
+    heading (a one-paragraph ad) is used whole."""
+    wanted = {heading_key(name) for name in rules.keyword_sections}
+    kept: list[str] = []
+    inside = found = False
+    for line in posting.splitlines():
+        if not kept and line.strip():
+            kept.append(_TITLE_END.split(line, maxsplit=1)[0])  # "Data Analyst" at Acme (...)
+            continue
+        label = _SECTION.match(line)
+        if label is not None and len(label.group(1).split()) <= _MAX_HEADING_WORDS:
+            inside = heading_key(label.group(1)) in wanted
+            found = found or inside
+        if inside:
+            kept.append(line)
+    return "\n".join(kept) if found else posting
+
+
 def posting_terms(posting: str, rules: AtsKeywordsRules) -> list[str]:
     """The posting's best keyword phrases, at most ``rules.grammar_candidates``, in the order
-    they first occur. Each clause is cut at filler words ("4+ years of SQL on Snowflake or
-    BigQuery" -> SQL, Snowflake, BigQuery): what is left are runs of content words, kept whole
-    when they are at most ``max_keyword_words`` long ("Power BI", "A/B testing", "stakeholder
-    management"), and word by word otherwise. Ranked by how often they occur, tech-shaped
-    terms (inner capitals, symbols: SQL, C++, CI/CD, BigQuery) and capitalised ones first.
+    they first occur, taken from :func:`keyword_text`. Each clause is cut at filler words
+    ("4+ years of SQL on Snowflake or BigQuery" -> SQL, Snowflake, BigQuery): what is left are
+    runs of content words, kept whole when they are at most ``max_keyword_words`` long ("Power
+    BI", "A/B testing", "stakeholder management"), and word by word otherwise. Ranked by how
+    often they occur, tech-shaped terms (inner capitals, symbols: SQL, C++, CI/CD, BigQuery)
+    first, then capitalised ones (not counting the capital every clause starts with).
     Every phrase is verbatim from the posting, so a list of them passes
     ``keywords_from_input`` and ``keywords_short`` by construction."""
     counts: Counter[str] = Counter()
     spelling: dict[str, str] = {}
     first_seen: dict[str, int] = {}
+    named: set[str] = set()  # capitalised somewhere other than a clause's first word
 
-    def add(phrase: str) -> None:
+    def add(phrase: str, initial: bool) -> None:
         if len(phrase) > rules.max_keyword_chars or _LETTER.search(phrase) is None:
             return
         key = phrase.casefold()
         counts[key] += 1
-        if key not in spelling:
+        if not initial and phrase[0].isupper():
+            named.add(key)
             spelling[key] = phrase
+        if key not in first_seen:
+            spelling.setdefault(key, phrase)
             first_seen[key] = len(first_seen)
 
-    for clause in _CLAUSE.split(posting):
-        run: list[str] = []
-        for word in [*_TERM.findall(clause), ""]:  # "" closes the last run
-            if word and word.casefold() not in _EDGE_STOPWORDS:
-                run.append(word)
-                continue
-            for phrase in [" ".join(run)] if len(run) <= rules.max_keyword_words else run:
-                if phrase:
-                    add(phrase)
-            run = []
+    for sentence in _SENTENCE.split(keyword_text(posting, rules)):
+        for number, clause in enumerate(_CLAUSE.split(sentence)):
+            run: list[str] = []
+            start = 0  # index in the clause of the run's first word
+            words = [*_TERM.findall(clause), ""]  # "" closes the last run
+            for index, word in enumerate(words):
+                if word and word.casefold() not in _EDGE_STOPWORDS:
+                    if not run:
+                        start = index
+                    run.append(word)
+                    continue
+                whole = len(run) <= rules.max_keyword_words
+                for offset, phrase in enumerate([" ".join(run)] if whole else run):
+                    if phrase:  # a sentence's first word is capitalised whatever it is
+                        add(phrase, initial=number == 0 and start + offset == 0)
+                run = []
 
     def rank(key: str) -> tuple[int, int]:
         phrase = spelling[key]
         inner = phrase[1:]
         tech = _SYMBOL.search(phrase) is not None or inner != inner.lower()
-        weight = 3 if tech else 2 if phrase[0].isupper() else 1
+        weight = 3 if tech else 2 if key in named else 1
         return (-counts[key] * weight, first_seen[key])
 
     best = sorted(counts, key=rank)[: rules.grammar_candidates]

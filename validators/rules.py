@@ -124,6 +124,13 @@ class AtsKeywordsRules(_Rules):
             "one of them). More choice costs compile time: ~0.1 ms per phrase, measured."
         ),
     )
+    keyword_sections: tuple[str, ...] = Field(
+        min_length=1,
+        description=(
+            "Posting headings whose sections keywords come from (with the title line); a "
+            "posting without any of them is read whole."
+        ),
+    )
 
 
 class RankRules(_Rules):

@@ -56,6 +56,7 @@ TEST_RULES = ValidatorRules.model_validate(
             "min_from_input_share": 0.8,
             "max_keywords": 10,
             "grammar_candidates": 32,
+            "keyword_sections": ["requirements", "nice to have", "tools we use"],
         },
         "rank": {
             "min_reasons": 2,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests import realdocs
 from validators import ValidatorRules
-from validators.ats_keywords import CHECKS, requirements, validate
+from validators.ats_keywords import CHECKS, posting_terms, requirements, validate
 
 VALID = "1. Python\n2. Kubernetes\n3. PostgreSQL\n4. CI/CD\n5. Stakeholder Management\n"
 
@@ -103,3 +104,23 @@ def test_keywords_come_from_the_job_description(text: str, ok: bool, rules: Vali
 def test_keywords_from_input_passes_without_context(rules: ValidatorRules) -> None:
     result = validate("1. a\n2. b\n3. c\n4. d\n5. e", rules.ats_keywords, None)
     assert next(c for c in result.checks if c.name == "keywords_from_input").detail == "no context"
+
+
+def test_keywords_come_from_the_title_and_the_requirement_sections(rules: ValidatorRules):
+    """A real-sized posting is mostly company story, team, benefits and legal text: its
+    candidates must be the job's requirements, not the company, its city or "join"."""
+    posting = realdocs.posting(0)
+    assert len(posting) > 5000 and "Orbit Health" in posting and "Chicago" in posting
+    terms = posting_terms(posting, rules.ats_keywords)
+    assert terms[0] == "Lead HR Generalist"  # the title, without " at Orbit Health (...)"
+    assert {"HRIS", "SHRM-CP", "Workday", "payroll", "Excel"} <= set(terms)
+    folded = {term.casefold() for term in terms}
+    assert not folded & {"orbit health", "chicago", "insurance", "on-site", "join", "how"}
+
+
+def test_a_capital_counts_only_where_a_sentence_does_not_start(rules: ValidatorRules):
+    """A name after "Nice to have:" counts as capitalised; a bullet's first word does not."""
+    posting = "Data Engineer\nRequirements:\n- Handle data quality\n- SQL\nNice to have: Airflow\n"
+    tight = rules.ats_keywords.model_copy(update={"grammar_candidates": 3})
+    # Both named once; a bullet's first word would tie with "Airflow" and win by coming first.
+    assert posting_terms(posting, tight) == ["Data Engineer", "SQL", "Airflow"]
