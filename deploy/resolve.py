@@ -61,8 +61,9 @@ def preflight() -> Preflight:
         say(f"gateway only, upstreams {', '.join(settings.upstream_urls)}")
         return out
     engine = EngineConfig.from_values(settings.model_dump())
-    say(f"model {settings.model or 'embedded SmolLM2-135M-Instruct'}; {engine.describe()}")
-    shape = shape_for_model(settings.model)
+    say(f"model {settings.model or 'embedded ' + settings.embedded_model}; {engine.describe()}")
+    # The embedded model a start serves is EMBEDDED_MODEL's, each with a shipped shape.
+    shape = shape_for_model(settings.model or settings.embedded_model)
     if shape is None:
         say("fit not checked: the model is neither a local directory with config.json nor a "
             "known shape (hrstack deploy plan --help)")  # fmt: skip

@@ -98,3 +98,13 @@ def test_a_plan_that_cannot_fit_stops_the_start(tmp_path: Path) -> None:
         tmp_path, PROFILE="16gb", QUANTIZATION="none", MODEL="qwen2.5-7b", HRSTACK_SKIP_PLAN="1"
     )
     assert skipped.returncode == 0 and "dry run: exec hrstack serve" in skipped.stdout
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_the_plan_is_for_the_embedded_model_that_will_serve(tmp_path: Path) -> None:
+    """EMBEDDED_MODEL=qwen2.5-0.5b plans Qwen's shape, not the default SmolLM2's."""
+    done = run_start(tmp_path, PROFILE="cpu", EMBEDDED_MODEL="qwen2.5-0.5b")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "model embedded qwen2.5-0.5b;" in done.stdout
+    assert "model qwen2.5-0.5b: 0.63B params on CPU" in done.stdout
+    assert "KV per token 24,576 B" in done.stdout  # 24 layers x 2 KV heads x 64 x K,V x fp32

@@ -34,6 +34,19 @@ def test_cpu_config_uses_the_embedded_model_on_the_hf_backend():
     assert (cfg.model.base, cfg.sft.backend) == ("embedded", "hf")
 
 
+def test_the_qwen_cpu_config_rehearses_the_gpu_run():
+    """Everything but size, cadence and backend matches gpu.yaml: the LoRA shape and targets,
+    the gate's threshold and window, the model family (an embedded Qwen2.5)."""
+    gpu = load_train_config(configs_dir() / "train" / "gpu.yaml", environ={})
+    cpu = load_train_config(configs_dir() / "train" / "cpu-qwen.yaml", environ={})
+    assert cpu.lora == gpu.lora
+    assert (cpu.gating.threshold, cpu.eval.window) == (gpu.gating.threshold, gpu.eval.window)
+    assert cpu.model.base == "embedded:qwen2.5-0.5b" and "Qwen2.5" in gpu.model.base
+    assert (cpu.sft.backend, cpu.grpo.backend) == ("hf", "hf")
+    assert cpu.sft.learning_rate == gpu.sft.learning_rate
+    assert cpu.grpo.learning_rate == gpu.grpo.learning_rate
+
+
 def test_unknown_keys_are_errors_with_their_path(tmp_path: Path):
     path = tmp_path / "x.yaml"
     path.write_text("name: x\nsft: {max_step: 3}\n")
