@@ -22,7 +22,7 @@ from validators.checks import (
     skipped,
 )
 from validators.grammar import Constraint, Line, grammar, numbered
-from validators.lists import heading_key, numbered_list
+from validators.lists import has_letter, heading_key, numbered_list
 from validators.rules import AtsKeywordsRules
 
 DOMAIN = "ats_keywords"
@@ -47,7 +47,6 @@ _TERM = re.compile(r"[^\W_][\w+#./&'-]*[\w+#]|[^\W_]")
 _CLAUSE = re.compile(r"[,;:()\[\]{}<>\"|!?\n\u2022\u2013\u2014]|\.(?:\s|$)")
 # Where sentences (and lines, and bullets) begin: the capital after one says nothing.
 _SENTENCE = re.compile(r"\n[ \t]*+(?:[-*\u2022][ \t]+)?|[.!?](?:\s+|$)")
-_LETTER = re.compile(r"[^\W\d_]")
 # A heading line ("Requirements:", "## Tools we use:", "**Nice to have:** Go, Rust"): a short
 # label before a colon. Longer labels are sentences with a colon in them.
 _SECTION = re.compile(r"[ \t]*+#*[ \t]*+(?:\*\*|__)?([^\W\d_][^:*#\n]{0,60}?)(?:\*\*|__)?[ \t]*:")
@@ -182,7 +181,7 @@ def posting_terms(posting: str, rules: AtsKeywordsRules) -> list[str]:
     named: set[str] = set()  # capitalised somewhere other than a clause's first word
 
     def add(phrase: str, initial: bool) -> None:
-        if len(phrase) > rules.max_keyword_chars or _LETTER.search(phrase) is None:
+        if len(phrase) > rules.max_keyword_chars or not has_letter(phrase):
             return
         key = phrase.casefold()
         counts[key] += 1
