@@ -8,6 +8,9 @@ Failover: a call that never reached its upstream, or whose upstream died mid-ans
 refused or reset, a 5xx, a 429), is retried once on each other upstream before the client sees
 a 503. A read timeout is not retried: the attempt's time is spent, and the upstream is slow
 rather than gone. Generation has no side effects, so sending the same payload again is safe.
+A dropped connection with no other upstream left is sent once more to the same one: most such
+drops are one socket's (a CI run saw one ReadError among a hundred answers from a live engine),
+and the second call, on another connection, proves the engine gone or answers.
 
 Health from a failed call: only a failure that proves the upstream unreachable (the connection
 refused or not accepted, or vLLM's own 503) marks it down at once. A reset connection or a 500
@@ -95,9 +98,12 @@ Verdict = Literal["down", "probe", "keep"]
 class _Failed(Exception):
     """One upstream call failed; ``retry`` says whether another upstream may take it."""
 
-    def __init__(self, kind: str, error: GatewayError, *, retry: bool, health: Verdict) -> None:
+    def __init__(
+        self, kind: str, error: GatewayError, *, retry: bool, health: Verdict, again: bool = False
+    ) -> None:
         super().__init__(kind)
         self.kind, self.error, self.retry, self.health = kind, error, retry, health
+        self.again = again  # the same upstream may take it once more (a dropped connection)
 
 
 #: vLLM's wording when a prompt exceeds the model's context (vllm/renderers/params.py).
@@ -154,6 +160,7 @@ class OpenAIHTTPEngine:
 
     async def chat(self, payload: dict[str, Any]) -> Completion:
         tried: set[str] = set()
+        resent = False
         upstream = self.pool.pick(tried)
         while upstream is not None:
             tried.add(upstream.url)
@@ -166,11 +173,13 @@ class OpenAIHTTPEngine:
                     self.pool.mark(upstream, False, failed.error.message)
                 elif failed.health == "probe":
                     self._probe_soon(upstream)
-                failed_url = upstream.url
+                failed_upstream = upstream
                 upstream = self.pool.pick(tried) if failed.retry else None
+                if upstream is None and failed.again and not resent:
+                    resent, upstream = True, failed_upstream
                 if upstream is None:
                     raise failed.error from failed.__cause__
-                self.hooks.failover(failed_url, failed.kind)
+                self.hooks.failover(failed_upstream.url, failed.kind)
                 continue
             self.hooks.call(upstream.url, "ok")
             self.pool.mark(upstream, True)
@@ -203,16 +212,18 @@ class OpenAIHTTPEngine:
         except httpx.TransportError as exc:
             # A reset or a closed connection: the engine may have died, or only this socket.
             what = f"dropped the connection ({type(exc).__name__})"
-            raise self._unavailable(url, "unreachable", what, health="probe") from exc
+            raise self._unavailable(url, "unreachable", what, health="probe", again=True) from exc
         finally:
             upstream.in_flight -= 1
         return self._parse(url, response)
 
-    def _unavailable(self, url: str, kind: str, what: str, *, health: Verdict = "down") -> _Failed:
+    def _unavailable(
+        self, url: str, kind: str, what: str, *, health: Verdict = "down", again: bool = False
+    ) -> _Failed:
         error = UpstreamUnavailable(
             f"the model server at {url} {what}; retry shortly", headers=self._retry_after
         )
-        return _Failed(kind, error, retry=True, health=health)
+        return _Failed(kind, error, retry=True, health=health, again=again)
 
     def _parse(self, url: str, response: httpx.Response) -> Completion:
         status = response.status_code

@@ -87,7 +87,8 @@ class Metrics:
         )
         self.failovers = Counter(
             "hrstack_upstream_failovers",
-            "Calls retried on another upstream after this one failed, by error kind.",
+            "Calls sent again after this upstream failed them (to another upstream, or once "
+            "more to this one after a dropped connection), by error kind.",
             ["upstream", "kind"],
             registry=r,
         )

@@ -205,3 +205,43 @@ def test_a_refused_probe_marks_down_at_once_whatever_the_strikes():
 
     engine = _engine(handler, Recorder(), urls=("http://u1",))
     assert asyncio.run(engine.ready()) is False
+
+
+@pytest.mark.parametrize(
+    "drop",
+    [httpx.ReadError("connection reset by peer"), httpx.RemoteProtocolError("disconnected")],
+    ids=["reset", "disconnected"],
+)
+def test_a_dropped_connection_to_the_only_upstream_is_sent_once_more(drop):
+    """One socket's drop is not the engine's death: the only upstream gets the call again."""
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        if request.url.path == "/health":
+            return httpx.Response(200)
+        calls += 1
+        if calls == 1:
+            raise drop
+        return httpx.Response(200, json=OK_BODY)
+
+    recorder = Recorder()
+    engine = _engine(handler, recorder, urls=("http://u1",))
+    assert asyncio.run(engine.chat({})).text == "hi"
+    assert recorder.calls == [("http://u1", "unreachable"), ("http://u1", "ok")]
+
+
+def test_a_connection_dropped_twice_is_a_503_after_two_calls():
+    recorder = Recorder()
+    engine = _engine(dies_on("u1", httpx.ReadError("reset")), recorder, urls=("http://u1",))
+    with pytest.raises(UpstreamUnavailable, match="dropped the connection"):
+        asyncio.run(engine.chat({}))
+    assert recorder.calls == [("http://u1", "unreachable")] * 2, "sent once more, no more"
+
+
+def test_a_refused_connection_is_not_sent_again_to_the_same_upstream():
+    recorder = Recorder()
+    engine = _engine(dies_on("u1", httpx.ConnectError("refused")), recorder, urls=("http://u1",))
+    with pytest.raises(UpstreamUnavailable, match="refused"):
+        asyncio.run(engine.chat({}))
+    assert len(recorder.calls) == 1
