@@ -24,7 +24,7 @@ from server.edge import EdgeMiddleware
 from server.engine import EngineClient, EngineHooks, OpenAIHTTPEngine
 from server.errors import GatewayError, install_error_handlers
 from server.metrics import Metrics
-from server.routes import health, rank, tasks
+from server.routes import health, match, rank, tasks
 from server.service import TaskService
 from server.settings import Settings
 from tasks.domains import load_domains
@@ -147,6 +147,7 @@ def create_app(settings: Settings, engine: EngineClient | None = None) -> FastAP
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(tasks.router)
+    app.include_router(match.router)
     app.include_router(rank.router)
     _guard(app, settings, metrics, {domains[name].path: name for name in domains.names()})
     return app

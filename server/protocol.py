@@ -51,6 +51,11 @@ class MatchRequest(_Request):
         description="The job description as plain text." + TOKEN_LIMIT_NOTE
     )
     resume: LongText = Field(description="The candidate's resume as plain text." + TOKEN_LIMIT_NOTE)
+    candidate_id: ShortText | None = Field(
+        None,
+        description="Your identifier for the candidate (default 'candidate'); the audit log "
+        "records it, and `hrstack audit impact --domain match` joins demographics on it.",
+    )
 
 
 class RecruitingStrategyRequest(_Request):
@@ -195,13 +200,6 @@ class JobDescriptionResponse(TaskResponse):
     )
 
 
-class MatchResponse(TaskResponse):
-    score: int | None = Field(None, description="Match score 0-100.")
-    strengths: list[str] = Field(default_factory=list)
-    gaps: list[str] = Field(default_factory=list)
-    recommendation: str | None = None
-
-
 class RecruitingStrategyResponse(TaskResponse):
     items: list[str] = Field(default_factory=list, description="The numbered plan steps.")
 
@@ -276,11 +274,48 @@ class RankResult(BaseModel):
     )
 
 
+class MatchResponse(TaskResponse):
+    """A match is a screening decision, held to rank's rules: the resume is redacted before the
+    model reads it, the evidence block grounds the answer, guards overrule it, and every
+    answered match is one line of the audit log."""
+
+    candidate_id: str = Field(description="As sent (default 'candidate'); in the audit log.")
+    score: int | None = Field(
+        None, description="Match score 0-100, after guards (capped when a must-have is missing)."
+    )
+    strengths: list[str] = Field(default_factory=list)
+    gaps: list[str] = Field(default_factory=list)
+    recommendation: str | None = Field(None, description="The model's line, as it wrote it.")
+    decision: Literal["interview", "consider", "reject"] | None = Field(
+        None,
+        description="After guards: a candidate missing a must-have is never put forward for "
+        "interview. None when the answer names none.",
+    )
+    status: Literal["interview", "consider", "reject", "verify"] = Field(
+        description="What to do: the decision, or 'verify' when integrity flags (or an "
+        "unusable answer) need a person; a flag is never an automatic reject."
+    )
+    evidence: EvidenceSummary
+    overrides: list[OverrideReport] = Field(
+        default_factory=list, description="Every change the guards made to the model's verdict."
+    )
+    redacted: dict[str, int] = Field(
+        default_factory=dict,
+        description="Protected-attribute spans removed from the resume, counted by category.",
+    )
+    redactions: list[RedactionItem] | None = Field(
+        None, description="What was redacted, only when ?include_redactions=true."
+    )
+
+
 class RankResponse(BaseModel):
     id: str
     domain: Literal["rank"] = "rank"
     model: str
-    results: list[RankResult] = Field(description="Sorted by score, highest first; unscored last.")
+    results: list[RankResult] = Field(
+        description="Sorted by score, highest first, equal scores by candidate_id (so the order "
+        "does not depend on the order sent); unscored last."
+    )
     valid: bool = Field(description="Every result passed validation.")
     usage: Usage = Field(description="Tokens summed over all candidates and attempts.")
 

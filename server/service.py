@@ -1,10 +1,11 @@
 """Screen -> seed -> generate -> validate -> retry, for any row of the domain table. No FastAPI.
 
 Request text is screened first (tasks.untrusted: invisible characters stripped, injection
-phrasing flagged and neutralized); for rank, the candidate is then redacted (tasks.redaction),
-evidence is read from both texts into the prompt (validators.evidence), the validator judges
-the answer against exactly the text the model read, and guards (validators.guards) overrule a
-verdict that shortlists a candidate missing a must-have or that needs a person to verify.
+phrasing flagged and neutralized); for the two decisions (rank, match) the resume is then
+redacted (tasks.redaction), evidence is read from both texts into the prompt
+(validators.evidence), the validator judges the answer against exactly the text the model read,
+and guards (validators.guards) overrule a verdict that puts forward a candidate missing a
+must-have or that needs a person to verify.
 The loop keeps the best attempt seen (fewest failed checks, later wins ties) so a client that
 opts out of strict mode still gets the most useful answer, labelled with its true report: an
 invalid answer is never reported as valid.
@@ -19,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Literal, cast
 
 from server import sizing
 from server.engine import EngineClient
@@ -27,12 +28,19 @@ from server.metrics import Metrics
 from tasks import untrusted
 from tasks.domains import DomainTable
 from tasks.prompts import Repair, assemble_answer, build_payload, prompt_version
-from tasks.rank_input import parsed_verdict, prepare_rank_input
+from tasks.rank_input import RankInput, parsed_verdict, prepare_rank_input
 from tasks.redaction import Redacted, Redactor
 from validators import FORMAT_CHECKS, ValidationResult, ValidatorRules, validate
 from validators.evidence import Evidence
 from validators.evidence_rules import EvidenceRules, load_evidence_rules
-from validators.guards import GuardResult, apply_guards
+from validators.guards import (
+    GuardResult,
+    MatchGuardResult,
+    Recommendation,
+    apply_guards,
+    apply_match_guards,
+)
+from validators.job_resume_match import recommendation_word
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +88,14 @@ class RankOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class MatchOutcome:
+    outcome: Outcome
+    redacted: Redacted | None
+    evidence: Evidence
+    guard: MatchGuardResult
+
+
+@dataclass(frozen=True, slots=True)
 class SelfCheck:
     ok: bool
     detail: str
@@ -114,7 +130,10 @@ class TaskService:
         self.send_seeds = send_seeds
         self.input_overflow: sizing.Policy = input_overflow
         self.constrained = constrained
-        self.prompt_version = prompt_version(domains["rank"], rules)
+        #: Per domain, for the audit log: which prompt and rules produced a decision.
+        self.prompt_versions = {
+            name: prompt_version(domains[name], rules) for name in domains.names()
+        }
 
     def _screen(
         self, fields: Mapping[str, str | None]
@@ -247,19 +266,7 @@ class TaskService:
         names = candidate_params or ["candidate"] * len(resumes)
 
         async def one(resume: str, param: str) -> RankOutcome:
-            prepared = prepare_rank_input(
-                job_description,
-                resume,
-                neutralize=self.neutralize_injection,
-                redactor=self.redactor,
-                evidence_rules=self.evidence_rules,
-                today=self.today(),
-                tags=frozenset(self.domains["rank"].fields),
-            )
-            for flag in prepared.flags:
-                self.metrics.input_flags.labels(flag.kind).inc()
-            for item in prepared.redacted.items if prepared.redacted else ():
-                self.metrics.redactions.labels(item.category).inc()
+            prepared = self._prepare_decision("rank", job_description, resume, "candidate")
             async with slots:
                 outcome = await self._generate(
                     "rank",
@@ -282,6 +289,53 @@ class TaskService:
         except BaseExceptionGroup as failed:
             raise failed.exceptions[0] from None
         return [task.result() for task in tasks]
+
+    def _prepare_decision(
+        self, domain: str, job_description: str, resume: str, resume_field: str
+    ) -> RankInput:
+        """Screen, redact and read evidence for a decision prompt (one path for rank and
+        match, shared with training), counting what was flagged and redacted."""
+        prepared = prepare_rank_input(
+            job_description,
+            resume,
+            neutralize=self.neutralize_injection,
+            redactor=self.redactor,
+            evidence_rules=self.evidence_rules,
+            today=self.today(),
+            tags=frozenset(self.domains[domain].fields),
+            resume_field=resume_field,
+        )
+        for flag in prepared.flags:
+            self.metrics.input_flags.labels(flag.kind).inc()
+        for item in prepared.redacted.items if prepared.redacted else ():
+            self.metrics.redactions.labels(item.category).inc()
+        return prepared
+
+    async def match(
+        self,
+        job_description: str,
+        resume: str,
+        *,
+        max_attempts: int | None = None,
+        seed: int | None = None,
+    ) -> MatchOutcome:
+        """A match is a screening decision: rank's path (redacted resume, evidence in the
+        prompt, guards on the answer), on match's scale and recommendation."""
+        domain = "job_resume_match"
+        prepared = self._prepare_decision(domain, job_description, resume, "resume")
+        outcome = await self._generate(
+            domain, prepared.fields, prepared.flags, max_attempts=max_attempts, seed=seed
+        )
+        parsed = outcome.result.parsed
+        score = parsed.get("score")
+        word = recommendation_word(parsed.get("recommendation"))
+        guard = apply_match_guards(
+            prepared.evidence,
+            cast(Recommendation | None, word),
+            score if isinstance(score, int) and 0 <= score <= 100 else None,
+            self.evidence_rules.guards,
+        )
+        return MatchOutcome(outcome, prepared.redacted, prepared.evidence, guard)
 
     async def self_check(self) -> SelfCheck:
         """Prove the engine enforces every domain's constraint: ask for prose under each one

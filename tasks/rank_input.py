@@ -1,8 +1,9 @@
-"""The rank request as the model reads it: screened, redacted, with the evidence block.
+"""A decision request (rank, match) as the model reads it: screened, redacted, with evidence.
 
-Pure and shared: the gateway builds every rank prompt through :func:`prepare_rank_input`, and
-training (training/rank_pairs.py) builds its rank rows and evaluation pairs through the same
-call, so the model is trained and judged on exactly the text production sends it.
+Pure and shared: the gateway builds every rank and match prompt through
+:func:`prepare_rank_input`, and training (training/rank_pairs.py, training/synth.py) builds its
+rows and evaluation pairs through the same call, so the model is trained and judged on exactly
+the text production sends it. Rank names the resume ``candidate``, match ``resume``.
 """
 
 from __future__ import annotations
@@ -42,26 +43,27 @@ def prepare_rank_input(
     evidence_rules: EvidenceRules,
     today: date,
     tags: frozenset[str] = frozenset(),
+    resume_field: str = "candidate",
 ) -> RankInput:
-    """Screen -> redact -> extract evidence, as the gateway does before every rank prompt.
-    Pure, so training (training/rank_pairs.py) builds exactly the prompt production sends."""
+    """Screen -> redact -> extract evidence, as the gateway does before every rank and match
+    prompt. Pure, so training builds exactly the prompt production sends."""
     fields, flags = untrusted.screen_fields(
-        {"job_description": job_description, "candidate": resume}, neutralize=neutralize, tags=tags
+        {"job_description": job_description, resume_field: resume}, neutralize=neutralize, tags=tags
     )
     redacted = None
     if redactor is not None and redactor.enabled:
-        redacted = redactor.redact(fields["candidate"] or "", job_description)
-        fields["candidate"] = redacted.text
+        redacted = redactor.redact(fields[resume_field] or "", job_description)
+        fields[resume_field] = redacted.text
     evidence = extract(
         fields["job_description"] or "",
-        fields["candidate"] or "",
+        fields[resume_field] or "",
         today=today,
         rules=evidence_rules,
     )
     screened = [
         Flag(f.kind, f.pattern)
         for f in flags
-        if f.field == "candidate" and f.kind in _SCREEN_FLAG_KINDS
+        if f.field == resume_field and f.kind in _SCREEN_FLAG_KINDS
     ]
     evidence = evidence.with_flags(screened)
     fields["evidence"] = render(evidence, budget_tokens=evidence_rules.render_budget_tokens)
@@ -69,12 +71,16 @@ def prepare_rank_input(
 
 
 def parsed_verdict(parsed: Mapping[str, Any]) -> tuple[Decision | None, float | None, list[str]]:
-    """Only values of the right type reach the typed result; the report says what was wrong."""
+    """Only values of the right type and range reach the typed result (a score of 3 is no
+    score: it would sort first in a batch); the report says what was wrong."""
     decision = parsed.get("decision")
     score = parsed.get("score")
     reasons = parsed.get("reasons")
+    unit = None
+    if isinstance(score, int | float) and not isinstance(score, bool) and 0.0 <= score <= 1.0:
+        unit = float(score)
     return (
         decision if decision in ("shortlist", "reject") else None,
-        float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None,
+        unit,
         [r for r in reasons if isinstance(r, str)] if isinstance(reasons, list) else [],
     )

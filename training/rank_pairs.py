@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
-from typing import Literal
+from typing import Literal, cast
 
 from tasks.rank_input import RankInput, prepare_rank_input
 from tasks.redaction import REDACTION_CATEGORIES, Redactor
@@ -47,6 +47,7 @@ from validators import ValidatorRules, load_rules
 from validators.evidence import Evidence
 from validators.evidence_rules import EvidenceRules, load_evidence_rules
 from validators.evidence_terms import vocabulary
+from validators.guards import Recommendation, apply_match_guards
 
 #: The date evidence is computed at for generated pairs: every generated date is before it.
 TODAY = date(YEAR, 12, 31)
@@ -92,6 +93,31 @@ def prepared_input(pair: RankPair) -> RankInput:
         today=TODAY,
         tags=frozenset({"evidence"}),
     )
+
+
+def prepared_match_input(job_description: str, resume: str) -> RankInput:
+    """What the gateway builds before a match prompt: the rank path with the resume field
+    named ``resume`` (screened, redacted with every category, evidence extracted)."""
+    _, evidence_rules, redactor = _rules()
+    return prepare_rank_input(
+        job_description,
+        resume,
+        neutralize=True,
+        redactor=redactor,
+        evidence_rules=evidence_rules,
+        today=TODAY,
+        tags=frozenset({"evidence"}),
+        resume_field="resume",
+    )
+
+
+def match_guards(evidence: Evidence, recommendation: str, score: int) -> tuple[str, int]:
+    """The served match policy on a gold verdict: the guards /v1/match applies."""
+    _, evidence_rules, _ = _rules()
+    word = cast(Recommendation, recommendation)
+    guarded = apply_match_guards(evidence, word, score, evidence_rules.guards)
+    assert guarded.recommendation is not None and guarded.score is not None
+    return guarded.recommendation, guarded.score
 
 
 def prompt_fields(pair: RankPair) -> dict[str, str | None]:

@@ -21,7 +21,13 @@ from typing import Any
 from tasks.domains import DomainTable
 from tasks.prompts import build_messages
 from training.formats import Example, Message, example_id
-from training.rank_pairs import draw_pair, gold_answer, prepared_input
+from training.rank_pairs import (
+    draw_pair,
+    gold_answer,
+    match_guards,
+    prepared_input,
+    prepared_match_input,
+)
 from training.rubric import RubricResult, recommendation, score_candidate
 from training.synth_docs import (
     Candidate,
@@ -137,7 +143,10 @@ def _bar(rules: ValidatorRules) -> float:
 
 
 def build_match(rng: random.Random, rules: ValidatorRules) -> Built:
+    """A match row prompted as the gateway prompts it (redacted resume, evidence block); gold
+    is the served policy: the rubric's verdict, then the match guards."""
     job, cand, result = _pair(rng, rules)
+    prepared = prepared_match_input(posting_text(job), resume_text(cand))
     strengths = []
     if result.required_matched:
         strengths.append(f"Has {listed(list(result.required_matched[:3]))}, required for the role.")
@@ -152,22 +161,25 @@ def build_match(rng: random.Random, rules: ValidatorRules) -> Built:
         gaps.append(f"Only {_years(cand.years)} of experience; the role asks for {job.min_years}+.")
     gaps += [f"Lacks the required {cert}." for cert in result.certifications_missing]
     gaps += [f"No {skill} experience (nice to have)." for skill in result.preferred_missing[:1]]
-    verb = recommendation(result.score, _bar(rules))
-    needs = listed(list(result.required_missing[:1]) or ["ramp-up"])
+    verb, score = match_guards(
+        prepared.evidence, recommendation(result.score, _bar(rules)), round(result.score * 100)
+    )
+    missing = list(result.required_missing[:1]) or list(prepared.evidence.must_have_missing[:1])
+    needs = listed(missing or ["ramp-up"])
     why = {
         "interview": "covers the core requirements",
         "consider": f"solid base but needs {needs}",
         "reject": "misses most of what the role requires",
     }[verb]
     lines = [
-        f"Match Score: {round(result.score * 100)}/100",
+        f"Match Score: {score}/100",
         "Strengths:",
         *(f"- {s}" for s in strengths[: rng.randint(2, 3)]),
         "Gaps:",
         *(f"- {g}" for g in gaps[:3]),
         f"Recommendation: {verb}, {why}.",
     ]
-    fields = {"job_description": posting_text(job), "resume": resume_text(cand)}
+    fields = {key: value for key, value in prepared.fields.items() if value is not None}
     return fields, "\n".join(lines), {"rubric": result.to_dict()}
 
 

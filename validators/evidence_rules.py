@@ -50,6 +50,12 @@ class GuardRules(_Rules):
         le=1.0,
         description="A candidate missing a must-have is rejected with at most this score.",
     )
+    match_missing_must_have_cap: int = Field(
+        ge=0,
+        le=100,
+        description="/v1/match: a candidate missing a must-have scores at most this (0-100) "
+        "and is not recommended for interview.",
+    )
     verify_on: frozenset[str] = Field(
         description="Flag kinds that send a candidate to human verification instead of a "
         "final decision; a flag is never an automatic reject."

@@ -29,6 +29,7 @@ from validators.base import Check, ValidationResult
 from validators.checks import distinct_check, length_check, skipped
 from validators.grammar import Alt, Char, Constraint, Line, bullets, choice, grammar, seq
 from validators.lists import bullet_sections, bullet_text, has_letter, heading_aliases
+from validators.protected import no_protected_check
 from validators.rules import JobResumeMatchRules
 
 DOMAIN = "job_resume_match"
@@ -41,6 +42,7 @@ CHECKS = (
     "min_gaps",
     "recommendation",
     "bullets_distinct",
+    "no_protected_attributes",
     "length",
 )
 
@@ -76,7 +78,9 @@ _ALIASES = heading_aliases(
 def validate(
     text: str, rules: JobResumeMatchRules, context: Mapping[str, str] | None = None
 ) -> ValidationResult:
-    """Check a match answer; ``context`` is unused (the score is not re-derived here)."""
+    """Check a match answer; ``context`` is unused (the score is not re-derived here). A
+    strength, gap or recommendation that names a protected attribute fails: a match is a
+    screening decision, held to rank's rule."""
     score, score_checks = _score_checks(text)
     sections = bullet_sections(text, _ALIASES)
     strengths = sections.get("strengths")
@@ -92,6 +96,12 @@ def validate(
             f"{recommendation!r:.60}" if recommendation else "no 'Recommendation:' line with text",
         ),
         distinct_check([*(strengths or []), *(gaps or [])], "bullets_distinct", "bullet"),
+        no_protected_check(
+            "no_protected_attributes",
+            "line",
+            [*(strengths or []), *(gaps or []), *([recommendation] if recommendation else [])],
+            rules.protected_terms,
+        ),
         length_check(text, rules.min_chars, rules.max_chars),
     ]
     parsed: dict[str, Any] = {
@@ -99,6 +109,7 @@ def validate(
         "strengths": strengths or [],
         "gaps": gaps or [],
         "recommendation": recommendation,
+        "decision": recommendation_word(recommendation),
     }
     return ValidationResult(DOMAIN, tuple(checks), parsed)
 
@@ -110,9 +121,22 @@ def requirements(rules: JobResumeMatchRules) -> list[str]:
         f"A 'Strengths:' section with at least {rules.min_strengths} bullet(s).",
         f"A 'Gaps:' section with at least {rules.min_gaps} bullet(s).",
         "No bullet repeats another (strengths and gaps together).",
+        "No strength, gap or recommendation names a protected attribute ("
+        + ", ".join(rules.protected_terms)
+        + ").",
         "A 'Recommendation:' line, e.g. 'Recommendation: Interview; strong backend fit'.",
         f"Between {rules.min_chars} and {rules.max_chars} characters.",
     ]
+
+
+def recommendation_word(recommendation: str | None) -> str | None:
+    """interview / consider / reject when the recommendation starts with one, else None: the
+    decision the guards judge (the grammar always writes one first)."""
+    if not recommendation:
+        return None
+    first = re.match(r"[A-Za-z]+", recommendation.strip())
+    word = first[0].casefold() if first else ""
+    return word if word in RECOMMENDATIONS else None
 
 
 def _score_checks(text: str) -> tuple[int | None, list[Check]]:

@@ -1,8 +1,8 @@
 """Finding words that name a protected attribute (gender, age, religion, ...) in a text.
 
-One definition for two uses: the rank validator fails reasons that cite one, and the gateway
-redacts the same words from candidate text before ranking (tasks.redaction). The vocabulary
-is data (``rank.protected_terms`` in ``configs/validators.yaml``), matched as whole words in any
+One definition for two uses: the rank and match validators fail reasons that cite one, and the
+gateway redacts the same words from candidate text before rank and match (tasks.redaction). The
+vocabulary is data (``protected_terms`` in ``configs/validators.yaml``), matched as whole words in any
 case, phrases across any whitespace; a hyphenated compound is one word ("man-hours" does not
 mention "man"), and a placeholder such as ``[AGE]`` is not a mention of "age".
 """
@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import lru_cache
+
+from validators.base import Check
 
 Terms = Mapping[str, frozenset[str]]
 
@@ -51,3 +53,14 @@ def protected_mentions(text: str, terms: Terms) -> list[tuple[str, str]]:
     pattern, category_of = protected_matcher(terms, any_case=False)
     found = dict.fromkeys(term_of(m[0]) for m in pattern.finditer(text.casefold()))
     return [(category_of[term], term) for term in found]
+
+
+def no_protected_check(name: str, noun: str, texts: list[str], terms: Terms) -> Check:
+    """Fails on the first of ``texts`` (each one ``noun``, 1-based) that names a protected
+    attribute: a hiring decision may not rest on one, whatever the model was shown."""
+    for position, text in enumerate(texts, start=1):
+        mentions = protected_mentions(text, terms)
+        if mentions:
+            shown = ", ".join(f"{category} ({term!r})" for category, term in mentions)
+            return Check(name, False, f"{noun} {position} mentions {shown:.120}")
+    return Check(name, True, f"no {noun} mentions a protected attribute")

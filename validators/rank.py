@@ -46,7 +46,7 @@ from validators.checks import (
     specific_words,
 )
 from validators.grammar import Constraint
-from validators.protected import protected_mentions
+from validators.protected import no_protected_check
 from validators.rules import RankRules
 
 DOMAIN = "rank"
@@ -345,16 +345,10 @@ def _specific(reasons: list[str], haystack: str, generic: frozenset[str]) -> Che
 
 
 def _no_protected_attributes(reasons: Any, terms: Mapping[str, frozenset[str]]) -> Check:
-    name = "reasons_no_protected_attributes"
     if isinstance(reasons, str):
         reasons = [reasons]
     texts = [r for r in reasons if isinstance(r, str)] if isinstance(reasons, list) else []
-    for position, reason in enumerate(texts, start=1):
-        mentions = protected_mentions(reason, terms)
-        if mentions:
-            shown = ", ".join(f"{category} ({term!r})" for category, term in mentions)
-            return Check(name, False, f"reason {position} mentions {shown:.120}")
-    return Check(name, True, "no reason mentions a protected attribute")
+    return no_protected_check("reasons_no_protected_attributes", "reason", texts, terms)
 
 
 def rank_json_schema(rules: RankRules) -> dict[str, Any]:

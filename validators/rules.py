@@ -77,7 +77,32 @@ class JobDescriptionRules(_LengthBounds):
     )
 
 
-class JobResumeMatchRules(_LengthBounds):
+class _ProtectedTerms(_Rules):
+    """The protected-attribute vocabulary a decision's reasons may not use (rank and match)."""
+
+    protected_terms: dict[str, frozenset[str]] = Field(
+        description=(
+            "Words and phrases that name a protected attribute, by category (gender, age, "
+            "religion, ...). A reason using one fails: a hiring decision may not rest on them. "
+            "The gateway redacts the same words from candidate text before rank and match."
+        ),
+    )
+
+    @field_validator("protected_terms")
+    @classmethod
+    def _casefold_terms(cls, terms: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+        empty = sorted(category for category, words in terms.items() if not words)
+        if empty:
+            raise ValueError(
+                f"protected_terms categories {empty} list no words; list some or drop the key"
+            )
+        return {
+            category: frozenset(" ".join(word.casefold().split()) for word in words)
+            for category, words in terms.items()
+        }
+
+
+class JobResumeMatchRules(_LengthBounds, _ProtectedTerms):
     min_strengths: int = Field(
         ge=0, description="Strength bullets a recruiter needs to justify the score."
     )
@@ -133,7 +158,7 @@ class AtsKeywordsRules(_Rules):
     )
 
 
-class RankRules(_Rules):
+class RankRules(_ProtectedTerms):
     min_reasons: int = Field(ge=1, description="Fewest reasons; a bare verdict is not reviewable.")
     max_reasons: int = Field(ge=1, description="Most reasons; more is padding, not ranking.")
     max_reason_chars: int = Field(
@@ -165,31 +190,10 @@ class RankRules(_Rules):
         ),
     )
 
-    protected_terms: dict[str, frozenset[str]] = Field(
-        description=(
-            "Words and phrases that name a protected attribute, by category (gender, age, "
-            "religion, ...). A reason using one fails: a hiring decision may not rest on them. "
-            "The gateway redacts the same words from candidate text before ranking."
-        ),
-    )
-
     @field_validator("grounding_stopwords", "generic_words")
     @classmethod
     def _casefold_stopwords(cls, words: frozenset[str]) -> frozenset[str]:
         return frozenset(word.casefold() for word in words)
-
-    @field_validator("protected_terms")
-    @classmethod
-    def _casefold_terms(cls, terms: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
-        empty = sorted(category for category, words in terms.items() if not words)
-        if empty:
-            raise ValueError(
-                f"protected_terms categories {empty} list no words; list some or drop the key"
-            )
-        return {
-            category: frozenset(" ".join(word.casefold().split()) for word in words)
-            for category, words in terms.items()
-        }
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> Self:

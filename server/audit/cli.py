@@ -1,7 +1,8 @@
-"""`hrstack audit`: read the rank decision log.
+"""`hrstack audit`: read the decision log (rank and match).
 
 hrstack audit impact --log runs/audit/rank.jsonl --demographics people.csv --by gender \\
     --by race --by gender+race          # selection rates, impact ratios, four-fifths flags
+hrstack audit impact ... --domain match  # the same for /v1/match's interview recommendations
 hrstack audit verify --log runs/audit/rank.jsonl   # lines, files, torn tail
 """
 
@@ -20,7 +21,9 @@ from rich.table import Table
 from server.audit.impact import ImpactReport, decisions_from, impact
 from server.audit.log import read_records, rotated_files
 
-app = typer.Typer(help="The rank decision audit log.", no_args_is_help=True)
+app = typer.Typer(help="The decision audit log (rank and match).", no_args_is_help=True)
+#: --domain's names: the route's, as users know them.
+DOMAIN_NAMES = {"rank": "rank", "match": "job_resume_match"}
 LogOption = Annotated[Path, typer.Option("--log", help="The audit log (AUDIT_LOG_PATH).")]
 
 
@@ -36,7 +39,7 @@ def load_demographics(path: Path, key: str) -> dict[str, dict[str, str]]:
 
 def _table(report: ImpactReport) -> Table:
     table = Table(title=f"by {report.by}: {report.decisions} decisions")
-    for column in ("group", "decided", "shortlisted", "selection rate", "impact ratio", "flags"):
+    for column in ("group", "decided", "selected", "selection rate", "impact ratio", "flags"):
         table.add_column(column, justify="left" if column in ("group", "flags") else "right")
     for g in report.groups:
         flags = [name for name, on in (("< 4/5", g.four_fifths_flag), ("small n", g.small_sample))
@@ -57,10 +60,19 @@ def impact_command(
     job_hash: Annotated[str | None, typer.Option(help="Only decisions for this job.")] = None,
     valid_only: Annotated[bool, typer.Option(help="Only answers that passed validation.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    domain: Annotated[
+        str,
+        typer.Option(help="rank (selected = shortlist) or match (selected = interview)."),
+    ] = "rank",
 ) -> None:
     """Selection rates and impact ratios by group; ratios under 0.8 are flagged."""
+    if domain not in DOMAIN_NAMES:
+        names = ", ".join(DOMAIN_NAMES)
+        raise typer.BadParameter(f"--domain must be one of {names}, not {domain!r}")
     people = load_demographics(demographics, key)
-    decisions = decisions_from(read_records(log), job_hash=job_hash, valid_only=valid_only)
+    decisions = decisions_from(
+        read_records(log), job_hash=job_hash, valid_only=valid_only, domain=DOMAIN_NAMES[domain]
+    )
     reports = [impact(decisions, people, column, min_group=min_group) for column in by]
     if as_json:
         typer.echo(json.dumps([dataclasses.asdict(r) for r in reports], indent=2))

@@ -1,11 +1,12 @@
 """Selection rates and impact ratios by group, from the audit log and a demographics table.
 
 The method of a bias audit (NYC Local Law 144, the EEOC's four-fifths rule): for each group,
-selection rate = shortlisted / decided; impact ratio = that rate / the highest group's rate. A
-ratio under 0.8 is flagged as possible adverse impact. Groups with fewer than ``min_group``
-decisions are reported with a small-sample warning: with 10 people one decision moves a rate by
-ten points, so a ratio there is noise, not evidence. Candidates whose group is not given are
-counted under ``(unknown)`` and kept out of the ratios, as LL144 audits do.
+selection rate = selected / decided (rank: shortlisted; match: recommended for interview);
+impact ratio = that rate / the highest group's rate. A ratio under 0.8 is flagged as possible
+adverse impact. Groups with fewer than ``min_group`` decisions are reported with a small-sample
+warning: with 10 people one decision moves a rate by ten points, so a ratio there is noise, not
+evidence. Candidates whose group is not given are counted under ``(unknown)`` and kept out of
+the ratios, as LL144 audits do.
 
 Demographics never enter the log or the model: they are joined here, by candidate id, from a
 file the auditor supplies.
@@ -41,19 +42,34 @@ class ImpactReport:
     warnings: list[str] = field(default_factory=list)
 
 
+#: Per audited domain: the decisions it makes, and the one that selects (puts a candidate
+#: forward). A match's "consider" is not a selection: the tool did not put the candidate forward.
+OUTCOMES: dict[str, tuple[tuple[str, ...], str]] = {
+    "rank": (("shortlist", "reject"), "shortlist"),
+    "job_resume_match": (("interview", "consider", "reject"), "interview"),
+}
+
+
 def decisions_from(
-    records: Iterable[Mapping[str, Any]], *, job_hash: str | None = None, valid_only: bool = False
+    records: Iterable[Mapping[str, Any]],
+    *,
+    job_hash: str | None = None,
+    valid_only: bool = False,
+    domain: str = "rank",
 ) -> list[tuple[str, bool]]:
-    """(candidate id, shortlisted) per decision record; records without a decision are skipped."""
+    """(candidate id, selected) per decision record of ``domain`` (records written before
+    match was audited carry no domain: they are rank's); records without a decision are
+    skipped."""
+    decided, selects = OUTCOMES[domain]
     out = []
     for record in records:
-        if record.get("decision") not in ("shortlist", "reject"):
+        if record.get("domain", "rank") != domain or record.get("decision") not in decided:
             continue
         if job_hash is not None and record.get("job_hash") != job_hash:
             continue
         if valid_only and not record.get("validation", {}).get("ok", False):
             continue
-        out.append((str(record.get("candidate_id")), record["decision"] == "shortlist"))
+        out.append((str(record.get("candidate_id")), record["decision"] == selects))
     return out
 
 

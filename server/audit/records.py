@@ -12,7 +12,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from server.protocol import RankResult
+from server.protocol import MatchResponse, RankResult
 
 
 def sha256(*parts: str) -> str:
@@ -30,6 +30,7 @@ def decision_record(
     resume: str,
 ) -> dict[str, Any]:
     return {
+        "domain": "rank",
         "request_id": request_id,
         "candidate_id": result.candidate_id,
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -46,4 +47,35 @@ def decision_record(
         "redacted": result.redacted,
         "validation": {"ok": result.valid, "failed": result.validation.failed},
         "attempts": result.attempts,
+    }
+
+
+def match_record(
+    response: MatchResponse,
+    *,
+    model: str,
+    prompt_version: str,
+    job_description: str,
+    resume: str,
+) -> dict[str, Any]:
+    """A /v1/match answer as the log keeps it: rank's record, with match's 0-100 score, its
+    decision (interview / consider / reject, after guards) and its lines as reasons."""
+    return {
+        "domain": "job_resume_match",
+        "request_id": response.id,
+        "candidate_id": response.candidate_id,
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "model": model,
+        "prompt_version": prompt_version,
+        "input_hash": sha256(job_description, resume),
+        "job_hash": sha256(job_description),
+        "decision": response.decision,
+        "score": response.score,
+        "status": response.status,
+        "overrides": [o.model_dump() for o in response.overrides],
+        "reasons": [*response.strengths, *response.gaps, *filter(None, [response.recommendation])],
+        "flags": [flag.model_dump() for flag in response.flags],
+        "redacted": response.redacted,
+        "validation": {"ok": response.valid, "failed": response.validation.failed},
+        "attempts": response.attempts,
     }

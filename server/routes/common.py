@@ -7,11 +7,16 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 
-from server.errors import AnswerInvalid
+from server.audit.log import AuditLog, AuditWriteError
+from server.errors import AnswerInvalid, AuditUnavailable
 from server.protocol import (
     AttemptReport,
     CheckReport,
+    EvidenceSummary,
     InputFlag,
+    IntegrityFlag,
+    OverrideReport,
+    RedactionItem,
     TaskResponse,
     Usage,
     ValidationReport,
@@ -20,7 +25,10 @@ from server.protocol import (
 )
 from server.service import Outcome, TaskService
 from tasks import untrusted
+from tasks.redaction import Redacted
 from validators import ValidationResult
+from validators.evidence import Evidence
+from validators.guards import Override
 
 R = TypeVar("R", bound=TaskResponse)
 
@@ -148,3 +156,57 @@ async def answer(
         flags=flags_of(outcome),
         **parsed_fields(response_cls, dict(outcome.result.parsed)),
     )
+
+
+# --- what the two decisions (rank, match) report and record -----------------------------------
+
+
+def evidence_summary(evidence: Evidence) -> EvidenceSummary:
+    return EvidenceSummary(
+        must_have_met=list(evidence.must_have_met),
+        must_have_missing=list(evidence.must_have_missing),
+        nice_to_have_met=list(evidence.nice_to_have_met),
+        nice_to_have_missing=list(evidence.nice_to_have_missing),
+        unchecked=list(evidence.unchecked),
+        years_relevant=evidence.years_relevant,
+        years_required=evidence.years_required,
+        flags=[IntegrityFlag(kind=f.kind, detail=f.detail) for f in evidence.flags],
+    )
+
+
+def override_reports(overrides: list[Override]) -> list[OverrideReport]:
+    return [
+        OverrideReport(rule=o.rule, before=o.before, after=o.after, reason=o.reason)
+        for o in overrides
+    ]
+
+
+def redaction_items(redacted: Redacted | None, include: bool) -> list[RedactionItem] | None:
+    """What was redacted, only when the client asked (it is never logged)."""
+    if not include:
+        return None
+    items = redacted.items if redacted is not None else ()
+    return [
+        RedactionItem(category=i.category, placeholder=i.placeholder, original=i.original)
+        for i in items
+    ]
+
+
+async def append_audit(
+    request: Request, service: TaskService, records: list[dict[str, Any]]
+) -> None:
+    """Append and fsync the decisions before they are answered; if that fails the request is
+    refused (503) instead: no answered decision goes unrecorded."""
+    audit: AuditLog | None = request.app.state.audit
+    if audit is None:
+        return
+    try:
+        await audit.append_async(records)
+    except AuditWriteError as exc:
+        service.metrics.audit_failures.inc()
+        raise AuditUnavailable(
+            f"the decision could not be recorded ({exc.strerror}); it is not answered unrecorded. "
+            "Retry after the Retry-After delay",
+            headers={"Retry-After": str(request.app.state.settings.retry_after_s)},
+        ) from exc
+    service.metrics.audit_records.inc(len(records))

@@ -10,26 +10,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from server.audit.log import AuditLog, AuditWriteError
 from server.audit.records import decision_record
-from server.errors import AuditUnavailable
 from server.protocol import (
     CandidateIn,
-    EvidenceSummary,
-    IntegrityFlag,
-    OverrideReport,
     RankRequest,
     RankResponse,
     RankResult,
-    RedactionItem,
     Usage,
 )
 from server.routes.common import (
     OptionsDep,
     RequestIdDep,
     ServiceDep,
+    append_audit,
+    evidence_summary,
     flags_of,
     history_of,
+    override_reports,
+    redaction_items,
     reject_if_strict,
     to_report,
     usage_of,
@@ -37,43 +35,27 @@ from server.routes.common import (
 from server.routes.tasks import ERRORS
 from server.service import RankOutcome, TaskService
 from tasks.rank_input import parsed_verdict
-from validators.evidence import Evidence
 
 router = APIRouter(prefix="/v1", tags=["rank"], responses=ERRORS)
 
 
-def _summary(evidence: Evidence) -> EvidenceSummary:
-    return EvidenceSummary(
-        must_have_met=list(evidence.must_have_met),
-        must_have_missing=list(evidence.must_have_missing),
-        nice_to_have_met=list(evidence.nice_to_have_met),
-        nice_to_have_missing=list(evidence.nice_to_have_missing),
-        unchecked=list(evidence.unchecked),
-        years_relevant=evidence.years_relevant,
-        years_required=evidence.years_required,
-        flags=[IntegrityFlag(kind=f.kind, detail=f.detail) for f in evidence.flags],
-    )
-
-
-def _sort_key(result: RankResult) -> tuple[bool, float]:
-    return (result.score is None, -(result.score or 0.0))
+def _sort_key(result: RankResult) -> tuple[bool, float, str]:
+    """Highest score first, unscored last; equal scores by candidate id (the ids are unique in
+    a request), so the order never depends on the order candidates were sent in."""
+    return (result.score is None, -(result.score or 0.0), result.candidate_id)
 
 
 def _result(candidate: CandidateIn, ranked: RankOutcome, include_redactions: bool) -> RankResult:
     outcome, redacted = ranked.outcome, ranked.redacted
     _, _, reasons = parsed_verdict(outcome.result.parsed)
     guard = ranked.guard
-    items = redacted.items if redacted is not None else ()
     return RankResult(
         candidate_id=candidate.id,
         decision=guard.decision,
         score=guard.score,
         status=guard.status,
-        evidence=_summary(ranked.evidence),
-        overrides=[
-            OverrideReport(rule=o.rule, before=o.before, after=o.after, reason=o.reason)
-            for o in guard.overrides
-        ],
+        evidence=evidence_summary(ranked.evidence),
+        overrides=override_reports(guard.overrides),
         reasons=reasons,
         text=outcome.text,
         valid=outcome.result.ok,
@@ -83,12 +65,7 @@ def _result(candidate: CandidateIn, ranked: RankOutcome, include_redactions: boo
         usage=usage_of(outcome),
         flags=flags_of(outcome),
         redacted=redacted.counts() if redacted is not None else {},
-        redactions=[
-            RedactionItem(category=i.category, placeholder=i.placeholder, original=i.original)
-            for i in items
-        ]
-        if include_redactions
-        else None,
+        redactions=redaction_items(redacted, include_redactions),
     )
 
 
@@ -109,31 +86,19 @@ def _concurrency(request: Request, candidates: int, batch_concurrency: int) -> i
 async def _record(
     request: Request, service: TaskService, body: RankRequest, results: list[RankResult], rid: str
 ) -> None:
-    audit: AuditLog | None = request.app.state.audit
-    if audit is None:
-        return
     resumes = {c.id: c.resume for c in body.candidate_list()}
     records = [
         decision_record(
             result,
             request_id=rid,
             model=service.model,
-            prompt_version=service.prompt_version,
+            prompt_version=service.prompt_versions["rank"],
             job_description=body.job_description,
             resume=resumes[result.candidate_id],
         )
         for result in results
     ]
-    try:
-        await audit.append_async(records)
-    except AuditWriteError as exc:
-        service.metrics.audit_failures.inc()
-        raise AuditUnavailable(
-            f"the decision could not be recorded ({exc.strerror}); it is not answered unrecorded. "
-            "Retry after the Retry-After delay",
-            headers={"Retry-After": str(request.app.state.settings.retry_after_s)},
-        ) from exc
-    service.metrics.audit_records.inc(len(records))
+    await append_audit(request, service, records)
 
 
 def _candidate_params(body: RankRequest) -> list[str]:

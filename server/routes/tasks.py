@@ -1,4 +1,6 @@
-"""The five free-text task endpoints. Each is one line: route -> service -> engine."""
+"""The four free-text task endpoints. Each is one line: route -> service -> engine.
+
+/v1/match is a decision and has its own module (server/routes/match.py), beside rank's."""
 
 from __future__ import annotations
 
@@ -12,8 +14,6 @@ from server.protocol import (
     ErrorResponse,
     JobDescriptionRequest,
     JobDescriptionResponse,
-    MatchRequest,
-    MatchResponse,
     RecruitingStrategyRequest,
     RecruitingStrategyResponse,
     ResumeGuidanceRequest,
@@ -61,13 +61,6 @@ async def job_description(
     body: JobDescriptionRequest, service: ServiceDep, options: OptionsDep, rid: RequestIdDep
 ) -> JobDescriptionResponse:
     return await answer(service, "job_description", body, JobDescriptionResponse, options, rid)
-
-
-@router.post("/match", summary="Job/resume match: score, strengths, gaps")
-async def match(
-    body: MatchRequest, service: ServiceDep, options: OptionsDep, rid: RequestIdDep
-) -> MatchResponse:
-    return await answer(service, "job_resume_match", body, MatchResponse, options, rid)
 
 
 @router.post("/recruiting-strategy", summary="A numbered sourcing and hiring plan")

@@ -52,6 +52,21 @@ def test_each_answered_decision_is_one_audit_line(gateway, client):
     assert "Jane" not in gateway.audit_path.read_text(), "the candidate's name is not logged"
 
 
+def test_each_answered_match_is_one_audit_line(gateway, client):
+    """/v1/match is a screening decision: audited like rank, with its recommendation."""
+    body = {"job_description": JD, "resume": RESUME, "candidate_id": "audit-match"}
+    response = client.post("/v1/match?max_attempts=1", json=body, headers={"X-Request-ID": "aud-m"})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    (record,) = [r for r in read_records(gateway.audit_path) if r["request_id"] == "aud-m"]
+    assert record["domain"] == "job_resume_match" and record["candidate_id"] == "audit-match"
+    assert (record["decision"], record["score"], record["status"]) == (
+        answer["decision"], answer["score"], answer["status"],
+    )  # fmt: skip
+    assert record["redacted"] == answer["redacted"] and answer["redacted"].get("name")
+    assert "Jane" not in gateway.audit_path.read_text(), "the candidate's name is not logged"
+
+
 #: Six candidates ranked at once: a few seconds of generation even on a fast machine, where one
 #: constrained job description (~150 tokens) could finish before a poll saw it running.
 HANG_UP_BATCH = {

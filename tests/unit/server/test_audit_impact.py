@@ -89,3 +89,35 @@ def test_cli_names_a_missing_key_column(tmp_path: Path):
                                       "--demographics", str(tmp_path / "people.csv"),
                                       "--by", "gender"])  # fmt: skip
     assert result.exit_code != 0 and "candidate_id" in result.output
+
+
+def test_match_selects_interview_and_keeps_to_its_own_records(tmp_path: Path):
+    """One log holds both decisions: --domain match counts only match records, and only an
+    "interview" is a selection ("consider" did not put the candidate forward)."""
+    records, people = _records({"F": (30, 6), "M": (30, 15)})  # rank records, no domain key
+    words = {"F-0": "interview", "F-1": "consider", "F-2": "reject", "M-0": "interview",
+             "M-1": "interview", "M-2": "consider"}  # fmt: skip
+    matches = [{"candidate_id": cid, "decision": word, "domain": "job_resume_match",
+                "validation": {"ok": True}} for cid, word in words.items()]  # fmt: skip
+    log_path = tmp_path / "rank.jsonl"
+    log = AuditLog(log_path, max_bytes=1 << 20)
+    log.append([*records, *matches])
+    log.close()
+    assert decisions_from(matches + records, domain="job_resume_match") == [
+        ("F-0", True), ("F-1", False), ("F-2", False), ("M-0", True), ("M-1", True),
+        ("M-2", False),
+    ]  # fmt: skip
+    assert len(decisions_from(matches + records)) == 60, "rank's count ignores match records"
+    csv_path = tmp_path / "people.csv"
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["candidate_id", "gender", "race"])
+        writer.writeheader()
+        writer.writerows(people.values())
+    args = ["audit", "impact", "--log", str(log_path), "--demographics", str(csv_path)]
+    result = CliRunner().invoke(app, [*args, "--by", "gender", "--json", "--domain", "match"])
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.output)
+    rates = {g["group"]: (g["decided"], g["selected"]) for g in report["groups"]}
+    assert rates == {"F": (3, 1), "M": (3, 2)}
+    wrong = CliRunner().invoke(app, [*args, "--by", "gender", "--domain", "hire"])
+    assert wrong.exit_code != 0 and "rank, match" in wrong.output

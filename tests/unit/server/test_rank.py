@@ -55,6 +55,32 @@ def test_batch_is_sorted_by_score(make_client):
     assert out["usage"]["total_tokens"] == sum(r["usage"]["total_tokens"] for r in out["results"])
 
 
+def test_batch_order_does_not_depend_on_the_order_sent(make_client):
+    """Score first, then candidate id on ties (ids are unique), unscored last: the same
+    candidates in any order come back in one order."""
+
+    def by_resume(payload: dict) -> str:
+        user = payload["messages"][1]["content"]
+        return A.RANK_BROKEN if "broken" in user else A.RANK_LOW if "weak" in user else A.RANK_OK
+
+    candidates = [
+        {"id": "b-strong", "resume": RESUME},
+        {"id": "z-weak", "resume": "A weak resume with no Python and no SQL."},
+        {"id": "a-strong", "resume": RESUME},
+        {"id": "c-broken", "resume": "A broken answer comes back for this one."},
+        {"id": "m-weak", "resume": "Another weak resume, no Python."},
+    ]
+    client = make_client(FakeEngine(by_resume))
+    orders = []
+    for sent in (candidates, candidates[::-1], candidates[2:] + candidates[:2]):
+        body = {"job_description": JD, "candidates": sent}
+        out = client.post("/v1/rank?max_attempts=1", json=body).json()
+        orders.append([(r["candidate_id"], r["score"]) for r in out["results"]])
+    assert orders[0] == [("a-strong", 0.82), ("b-strong", 0.82), ("m-weak", 0.2),
+                         ("z-weak", 0.2), ("c-broken", None)]  # fmt: skip
+    assert orders[1] == orders[0] and orders[2] == orders[0]
+
+
 def test_unparseable_answer_is_reported_invalid_with_no_fake_fields(make_client):
     engine = FakeEngine([A.RANK_BROKEN] * 3)
     out = (

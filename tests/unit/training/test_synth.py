@@ -4,15 +4,16 @@ prompted exactly as production prompts."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tasks.prompts import build_messages
-from training.rubric import score_candidate
 from training.synth import allocate, build_example, generate
 from validators import DOMAINS, validate
+from validators.evidence_rules import load_evidence_rules
 
 
 @pytest.mark.parametrize("seed", [0, 1234])
@@ -126,9 +127,21 @@ def test_allocate_sums_exactly():
     assert sum(allocate(1001, dict.fromkeys(DOMAINS, 1.0)).values()) == 1001
 
 
-def test_match_score_is_the_rubric_score(domains, rules):
-    example = build_example("job_resume_match", 0, 9, domains, rules)
-    assert example.gold is not None
-    score = example.gold["rubric"]["score"]
-    assert f"Match Score: {round(score * 100)}/100" in example.answer
-    assert score_candidate  # the rubric is the single source of the number
+def test_match_score_is_the_rubric_score_under_the_served_guards(domains, rules):
+    """Gold is what /v1/match answers: the rubric's score and verdict, then the match guards
+    (a must-have the evidence block lists as missing caps the score and rules out interview);
+    the prompt carries that evidence block and a redacted resume, as the gateway sends."""
+    cap = load_evidence_rules().guards.match_missing_must_have_cap
+    seen = {"capped": 0, "kept": 0}
+    for index in range(40):
+        example = build_example("job_resume_match", 0, index, domains, rules)
+        assert example.gold is not None and example.fields is not None
+        rubric = round(example.gold["rubric"]["score"] * 100)
+        evidence = example.fields["evidence"]
+        missing = re.match(r"Must-have met: [^;]*; missing: none\.", evidence) is None
+        expected = min(rubric, cap) if missing else rubric
+        assert f"Match Score: {expected}/100" in example.answer, (evidence, example.answer)
+        if missing:
+            assert "Recommendation: interview" not in example.answer
+        seen["capped" if missing and rubric > cap else "kept"] += 1
+    assert seen["capped"] and seen["kept"], seen  # both paths drawn

@@ -10,6 +10,12 @@ import pytest
 
 from validators import ValidatorRules
 
+PROTECTED = {
+    "gender": ["she", "he", "his", "her", "non-binary"],
+    "age": ["young", "years old"],
+    "religion": ["catholic"],
+}
+
 TEST_RULES = ValidatorRules.model_validate(
     {
         "resume_guidance": {
@@ -41,6 +47,7 @@ TEST_RULES = ValidatorRules.model_validate(
             "max_gaps": 3,
             "max_bullet_chars": 120,
             "max_reason_chars": 120,
+            "protected_terms": PROTECTED,
         },
         "recruiting_strategy": {
             "min_items": 3,
@@ -66,11 +73,7 @@ TEST_RULES = ValidatorRules.model_validate(
             "copied_min_chars": 30,
             "grounding_stopwords": ["I", "Candidate"],
             "generic_words": ["candidate", "experience", "years", "strong", "has", "with"],
-            "protected_terms": {
-                "gender": ["she", "he", "his", "her", "non-binary"],
-                "age": ["young", "years old"],
-                "religion": ["catholic"],
-            },
+            "protected_terms": PROTECTED,
         },
     }
 )

@@ -1,4 +1,5 @@
-"""Rank guards: missing must-haves cap the verdict, integrity flags send it to a person."""
+"""Rank and match guards: missing must-haves cap the verdict, integrity flags send it to a
+person."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import pytest
 
 from validators.evidence import Evidence, Flag, Requirement
 from validators.evidence_rules import GuardRules
-from validators.guards import apply_guards
+from validators.guards import apply_guards, apply_match_guards
 
 RULES = GuardRules(
-    missing_must_have_cap=0.45, verify_on=frozenset({"overlapping_roles", "prompt_injection"})
+    missing_must_have_cap=0.45,
+    match_missing_must_have_cap=45,
+    verify_on=frozenset({"overlapping_roles", "prompt_injection"}),
 )
 
 
@@ -64,3 +67,38 @@ def test_missing_and_flagged_is_rejected_and_verified() -> None:
     result = apply_guards(_evidence(True, flags), "shortlist", 0.95, RULES)
     assert (result.decision, result.score, result.status) == ("reject", 0.45, "verify")
     assert [o.rule for o in result.overrides] == ["missing_must_have", "integrity_flags"]
+
+
+@pytest.mark.parametrize(
+    ("missing", "recommendation", "score", "expected", "rules"),
+    [
+        (False, "interview", 82, ("interview", 82, "interview"), []),
+        (True, "interview", 82, ("consider", 45, "consider"), ["missing_must_have"]),
+        (True, "consider", 60, ("consider", 45, "consider"), ["missing_must_have"]),
+        (True, "reject", 70, ("reject", 45, "reject"), ["missing_must_have"]),
+        (True, "consider", 30, ("consider", 30, "consider"), []),  # already below the cap
+        (True, "interview", None, ("consider", 45, "consider"), ["missing_must_have"]),
+        (False, None, 80, (None, 80, "verify"), []),  # no recommendation: a person decides
+    ],
+)
+def test_match_missing_must_have(missing, recommendation, score, expected, rules) -> None:  # type: ignore[no-untyped-def]
+    result = apply_match_guards(_evidence(missing), recommendation, score, RULES)
+    assert (result.recommendation, result.score, result.status) == expected
+    assert [o.rule for o in result.overrides] == rules
+
+
+def test_match_flags_send_to_a_person_and_keep_the_recommendation() -> None:
+    flags = (Flag("overlapping_roles", "A and B overlap"), Flag("tenure_exceeds_total", "x"))
+    result = apply_match_guards(_evidence(False, flags), "interview", 80, RULES)
+    assert (result.recommendation, result.score, result.status) == ("interview", 80, "verify")
+    (override,) = result.overrides
+    assert (override.rule, override.before, override.after) == (
+        "integrity_flags", "interview", "verify",
+    )  # fmt: skip
+    assert override.reason == "flags: overlapping_roles", "only the verify_on kinds are named"
+
+
+def test_match_override_names_the_missing_must_have() -> None:
+    (override,) = apply_match_guards(_evidence(True), "interview", 82, RULES).overrides
+    assert override.before == "interview (82/100)" and override.after == "consider (45/100)"
+    assert override.reason == "missing must-have: Python"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from validators import ValidatorRules
-from validators.job_resume_match import CHECKS, requirements, validate
+from validators.job_resume_match import CHECKS, recommendation_word, requirements, validate
 
 VALID = (
     "Match Score: 78/100\n\n"
@@ -91,6 +91,17 @@ CASES = [
         id="too-short",
     ),
     pytest.param(VALID + "x" * 1500, ["length"], id="too-long"),
+    pytest.param(
+        VALID.replace("Led a Kubernetes", "She led a Kubernetes"),
+        ["no_protected_attributes"],
+        id="strength-names-gender",
+    ),
+    pytest.param(
+        VALID.replace("probe Go", "young and eager, probe Go"),
+        ["no_protected_attributes"],
+        id="recommendation-names-age",
+    ),
+    pytest.param(VALID.replace("Go experience", "[NAME] has no Go"), [], id="placeholder-is-fine"),
 ]  # fmt: skip
 
 
@@ -108,6 +119,7 @@ def test_parsed_fields(rules: ValidatorRules) -> None:
         "strengths": ["6 years of Python backend work", "Led a Kubernetes migration"],
         "gaps": ["No Go experience"],
         "recommendation": "Interview; probe Go in the technical round.",
+        "decision": "interview",
     }
 
 
@@ -123,3 +135,12 @@ def test_requirements_document_the_format(rules: ValidatorRules) -> None:
     for part in ("Match Score: NN/100", "Strengths:", "Gaps:", "Recommendation:"):
         assert part in text
     assert "at least 2 bullet" in text and "at least 1 bullet" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [("Interview; probe Go", "interview"), ("consider, needs SQL", "consider"),
+     ("REJECT - no license", "reject"), ("Maybe later", None), ("", None), (None, None)],
+)  # fmt: skip
+def test_recommendation_word(text: str | None, word: str | None) -> None:
+    assert recommendation_word(text) == word
