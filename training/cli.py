@@ -219,11 +219,15 @@ def rank_eval(
     invariance_pairs: Annotated[
         int | None, typer.Option(help="Pairs for the gender-swap check (default all; 0: skip).")
     ] = None,
+    hard: Annotated[
+        int, typer.Option(help="Pairs of the hard set (every must-have named; 0: skip).")
+    ] = 48,
     config: ConfigOpt = DEFAULT_CONFIG,
     run_dir: RunDirOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Held-out rank pairs: accuracy, shortlist P/R/F1, rewards, flags; JSON, markdown, plots."""
+    """Held-out and hard rank pairs beside the guards-only and evidence-only baselines:
+    accuracy (per kind), shortlist P/R/F1, calibration, rewards, flags; JSON, markdown, plots."""
     from training.config import load_production
     from training.pipeline import timed
     from training.rank_eval import run_rank_eval
@@ -232,6 +236,6 @@ def rank_eval(
     with timed(cfg, "rank_eval"):
         result = run_rank_eval(
             cfg, *load_production(), models=model or ["base"], url=url, api_key=api_key,
-            limit=limit, invariance_pairs=invariance_pairs,
+            limit=limit, invariance_pairs=invariance_pairs, hard_pairs=hard,
         )  # fmt: skip
     print(result["markdown"])

@@ -173,3 +173,21 @@ def plot_reward_distribution(totals: dict[str, list[float]], out: Path) -> Path:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, out)
+
+
+def plot_reliability(curves: dict[str, list[dict[str, Any]]], out: Path) -> Path:
+    """Reliability diagram: per score bin, the mean score against the share of gold
+    shortlists (training/calibration.py); the diagonal is a perfectly calibrated score."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="calibrated")
+    for label, bins in curves.items():
+        if bins:
+            xs = [b["mean_score"] for b in bins]
+            ys = [b["shortlist_rate"] for b in bins]
+            ax.plot(xs, ys, marker="o", ms=4, lw=1, label=label)
+    ax.set(xlabel="mean score in bin", ylabel="share of gold shortlists", xlim=(0, 1), ylim=(0, 1))
+    ax.set_title("Rank score calibration")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return _save(fig, out)

@@ -24,15 +24,21 @@ from typing import Any
 
 from tasks.domains import DomainTable
 from tasks.rank_input import parsed_verdict
+from training.calibration import calibration
 from training.config import TrainConfig
 from training.grpo import load_pairs
-from training.rank_pairs import RankPair, prompt_fields
+from training.hard_pairs import generate_hard_pairs
+from training.rank_baselines import BASELINES, evidence_only, guards_only
+from training.rank_pairs import RankPair, prepared_input, prompt_fields
 from training.reward import COMPONENTS, RankRewardModel, weighted_total
 from validators import ValidatorRules, validate
+from validators.evidence_rules import GuardRules, load_evidence_rules
 
 log = logging.getLogger(__name__)
 LABELS = ("shortlist", "reject")
 INVALID = "invalid"
+#: Pairs in the hard set (training/hard_pairs.py) rank-eval draws beside the held-out ones.
+HARD_PAIRS = 48
 #: Swapped both ways; "her" maps to "his" (the possessive is the commoner use in a resume).
 GENDER_SWAPS = {
     "he": "she", "she": "he", "him": "her", "his": "her", "her": "his", "himself": "herself",
@@ -143,12 +149,25 @@ def invariance(
 
 
 def summarize(answers: Sequence[Answer]) -> dict[str, Any]:
-    """Metrics of one system over its answers."""
+    """Metrics of one system over its answers: classification, accuracy per pair kind,
+    calibration of the score, and (for systems that write text) reward and its components."""
     result = classification([a.gold for a in answers], [a.decision for a in answers])
     n = len(answers) or 1
-    result["mean_reward"] = sum(a.total for a in answers) / n
-    result["components"] = {c: sum(a.components[c] for a in answers) / n for c in COMPONENTS}
+    written = [a for a in answers if a.components]  # baselines write no text: no reward
+    result["mean_reward"] = sum(a.total for a in written) / len(written) if written else None
+    result["components"] = (
+        {c: sum(a.components[c] for a in written) / len(written) for c in COMPONENTS}
+        if written
+        else None
+    )
     result["valid"] = sum(a.valid for a in answers) / n
+    kinds = sorted({a.kind for a in answers})
+    result["by_kind"] = {
+        kind: classification([a.gold for a in answers if a.kind == kind],
+                             [a.decision for a in answers if a.kind == kind])["accuracy"]
+        for kind in kinds
+    }  # fmt: skip
+    result["calibration"] = calibration([(a.score, a.gold == "shortlist") for a in answers])
     expected = [a for a in answers if a.expected_flags]
     if expected and any(a.status is not None or a.flags for a in answers):
         held = [a for a in expected if a.status == "verify" or a.flags]
@@ -271,6 +290,35 @@ def evaluate_served(ranker: ServedRanker, pairs: Sequence[RankPair], rewards: Ra
     return answers
 
 
+def evaluate_baselines(
+    pairs: Sequence[RankPair], guards: GuardRules, bar: float
+) -> dict[str, list[Answer]]:
+    """The two deterministic systems (training/rank_baselines.py) on the evidence each pair's
+    prompt carries. They write no text, so they have decisions and scores but no reward."""
+    out: dict[str, list[Answer]] = {name: [] for name in BASELINES}
+    for pair in pairs:
+        evidence = prepared_input(pair).evidence
+        guarded = guards_only(evidence, guards)
+        decision, score = evidence_only(evidence, bar)
+        for name, verdict in (("guards only", (guarded.decision, guarded.score)),
+                              ("evidence only", (decision, score))):  # fmt: skip
+            out[name].append(Answer(
+                pair.pair_id, pair.kind, pair.decision, float(pair.score), verdict[0],
+                verdict[1], True, {}, 0.0, expected_flags=tuple(pair.expected_flags),
+            ))  # fmt: skip
+    return out
+
+
+def contribution(systems: dict[str, dict[str, Any]]) -> dict[str, float | None]:
+    """Each model row's accuracy minus the better baseline's: what the model adds."""
+    floor = max((systems[b]["accuracy"] or 0.0) for b in BASELINES if b in systems)
+    return {
+        label: None if s["accuracy"] is None else s["accuracy"] - floor
+        for label, s in systems.items()
+        if label not in BASELINES
+    }
+
+
 def _kinds(pairs: Sequence[RankPair]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for pair in pairs:
@@ -301,17 +349,29 @@ def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def markdown(systems: dict[str, dict[str, Any]]) -> str:
-    """One row per system: the classification metrics, validity, reward and its components."""
-    head = ["system", "n", "accuracy", "precision", "recall", "F1", "valid", "reward",
+def markdown(systems: dict[str, dict[str, Any]], title: str | None = None) -> str:
+    """One row per system: the classification metrics, calibration (ECE), validity, reward and
+    its components; then accuracy per pair kind, one row per system."""
+    head = ["system", "n", "accuracy", "precision", "recall", "F1", "ECE", "valid", "reward",
             *COMPONENTS, "gender flips"]  # fmt: skip
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [f"### {title}\n"] if title else []
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, s in systems.items():
         flips = s.get("invariance")
+        components = s["components"] or {}
+        ece = s.get("calibration", {}).get("ece")
         cells = [label, str(s["n"]), *(_cell(s[k]) for k in ("accuracy", "precision", "recall",
-                 "f1", "valid", "mean_reward")), *(_cell(s["components"][c]) for c in COMPONENTS),
+                 "f1")), _cell(ece), _cell(s["valid"]), _cell(s["mean_reward"]),
+                 *(_cell(components.get(c)) for c in COMPONENTS),
                  f"{flips['changed']}/{flips['pairs']}" if flips else "-"]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
+    kinds = sorted({k for s in systems.values() for k in s.get("by_kind", {})})
+    if kinds:
+        lines += ["", "| accuracy by kind | " + " | ".join(kinds) + " |",
+                  "|" + "---|" * (len(kinds) + 1)]  # fmt: skip
+        for label, s in systems.items():
+            by_kind = s.get("by_kind", {})
+            lines.append(f"| {label} | " + " | ".join(_cell(by_kind.get(k)) for k in kinds) + " |")
     for label, s in systems.items():
         matrix = s["confusion"]
         lines.append(f"\n{label} confusion (rows gold, columns predicted): " + "; ".join(
@@ -340,9 +400,10 @@ def _plots(out: Path, answers: dict[str, list[Answer]], systems: dict[str, dict[
     if rewards_log.is_file():
         records = [json.loads(x) for x in rewards_log.read_text().splitlines() if x.strip()]
         files.append(plots.plot_grpo_rewards(records, out / "grpo_reward_curve.png"))
-    totals = {label: [a.total for a in items] for label, items in answers.items()}
+    written = {label: items for label, items in answers.items() if label not in BASELINES}
+    totals = {label: [a.total for a in items] for label, items in written.items()}
     files.append(plots.plot_episode_rewards(totals, out / "baseline_vs_trained.png"))
-    means = {label: s["components"] for label, s in systems.items()}
+    means = {label: s["components"] for label, s in systems.items() if s["components"]}
     files.append(plots.plot_component_means(means, out / "reward_components.png"))
     files.append(plots.plot_reward_distribution(totals, out / "reward_distribution.png"))
     return [str(f) for f in files]
@@ -351,17 +412,26 @@ def _plots(out: Path, answers: dict[str, list[Answer]], systems: dict[str, dict[
 def run_rank_eval(
     cfg: TrainConfig, domains: DomainTable, rules: ValidatorRules, *, models: Sequence[str],
     url: str | None = None, api_key: str | None = None, limit: int | None = None,
-    invariance_pairs: int | None = None,
+    invariance_pairs: int | None = None, hard_pairs: int = HARD_PAIRS,
 ) -> dict[str, Any]:  # fmt: skip
-    """Evaluate each model (and the gateway at ``url``) on the held-out pairs; write
-    ``<run>/rank_eval/{rank_eval.json,rank_eval.md,answers.jsonl,*.png}``. The invariance
-    check ranks the first ``invariance_pairs`` pairs twice more (None: all; 0: skip)."""
+    """Evaluate each model (and the gateway at ``url``) beside the two baselines, on the
+    held-out pairs ("easy": the rubric's labels) and on the hard set (training/hard_pairs.py,
+    ``hard_pairs`` of them; 0 skips it); write ``<run>/rank_eval/{rank_eval.json,
+    rank_eval.md,answers.jsonl,*.png}``. The invariance check ranks the first
+    ``invariance_pairs`` easy pairs twice more (None: all; 0: skip)."""
     _, heldout = load_pairs(cfg)
-    heldout = heldout[:limit] if limit else heldout
+    sets = {"easy": heldout[:limit] if limit else heldout}
+    if hard_pairs:
+        hard = generate_hard_pairs(hard_pairs, cfg.seed)
+        sets["hard"] = hard[:limit] if limit else hard
     rewards = RankRewardModel(rules, length_target_chars=cfg.grpo.reward.length_target_chars)
     weights = cfg.grpo.reward.weights()
-    systems: dict[str, dict[str, Any]] = {}
-    answers: dict[str, list[Answer]] = {}
+    guards = load_evidence_rules().guards
+    bar = rules.rank.shortlist_min_score
+    systems: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in sets}
+    answers: dict[str, dict[str, list[Answer]]] = {name: {} for name in sets}
+    for name, pairs in sets.items():
+        answers[name].update(evaluate_baselines(pairs, guards, bar))
     rankers: list[tuple[str, Any]] = [
         (label, lambda d=directory: LocalRanker(d, cfg, domains, rules))
         for label, directory in model_dirs(cfg, models).items()
@@ -370,25 +440,62 @@ def run_rank_eval(
         rankers.append(("served", lambda: ServedRanker(url, api_key, cfg.seed)))
     for label, make in rankers:
         ranker = make()
-        if isinstance(ranker, LocalRanker):
-            answers[label] = evaluate_local(ranker, heldout, rewards, weights)
-        else:
-            answers[label] = evaluate_served(ranker, heldout, rewards, weights)
-        systems[label] = summarize(answers[label])
+        for name, pairs in sets.items():
+            if isinstance(ranker, LocalRanker):
+                answers[name][label] = evaluate_local(ranker, pairs, rewards, weights)
+            else:
+                answers[name][label] = evaluate_served(ranker, pairs, rewards, weights)
         if invariance_pairs != 0:
-            systems[label]["invariance"] = invariance(ranker.decide, heldout[:invariance_pairs])
-        log.info("%s: accuracy %s, mean reward %.3f", label, systems[label]["accuracy"],
-                 systems[label]["mean_reward"])  # fmt: skip
+            flips = invariance(ranker.decide, sets["easy"][:invariance_pairs])
+            systems["easy"].setdefault(label, {})["invariance"] = flips
+    for name in sets:
+        for label, items in answers[name].items():
+            systems[name][label] = {**summarize(items), **systems[name].get(label, {})}
+            log.info("%s set, %s: accuracy %s", name, label, systems[name][label]["accuracy"])
     out = cfg.paths.root / "rank_eval"
     out.mkdir(parents=True, exist_ok=True)
-    report = {"pairs": {"heldout": len(heldout), "kinds": _kinds(heldout)}, "weights": weights,
-              "systems": systems}  # fmt: skip
+    report = {
+        "weights": weights,
+        "sets": {
+            name: {"pairs": len(pairs), "kinds": _kinds(pairs), "systems": systems[name],
+                   "contribution": contribution(systems[name])}
+            for name, pairs in sets.items()
+        },
+    }  # fmt: skip
     (out / "rank_eval.json").write_text(json.dumps(report, indent=2))
     with (out / "answers.jsonl").open("w", encoding="utf-8") as handle:
-        for label, items in answers.items():
-            for item in items:
-                handle.write(json.dumps({"system": label, **asdict(item)}) + "\n")
-    text = markdown(systems)
+        for name in sets:
+            for label, items in answers[name].items():
+                for item in items:
+                    handle.write(json.dumps({"set": name, "system": label, **asdict(item)}) + "\n")
+    text = "\n".join(
+        markdown(systems[name], title=f"{name} set: {len(sets[name])} pairs")
+        + _contribution_line(report["sets"][name]["contribution"])
+        for name in sets
+    )
     (out / "rank_eval.md").write_text(text)
-    files = _plots(out, answers, systems, cfg.paths.grpo / "rewards.jsonl")
+    files = _plots(out, answers["easy"], systems["easy"], cfg.paths.grpo / "rewards.jsonl")
+    files.append(str(_reliability(out, systems)))
     return {**report, "markdown": text, "plots": files}
+
+
+def _contribution_line(gains: dict[str, float | None]) -> str:
+    if not gains:
+        return ""
+    shown = ", ".join(f"{label} {_signed(gain)}" for label, gain in gains.items())
+    return f"\nAccuracy over the better baseline (the model's contribution): {shown}\n"
+
+
+def _signed(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.3f}"
+
+
+def _reliability(out: Path, systems: dict[str, dict[str, dict[str, Any]]]) -> Path:
+    from training import plots
+
+    curves = {
+        f"{name}: {label}": s["calibration"]["bins"]
+        for name, by_label in systems.items()
+        for label, s in by_label.items()
+    }
+    return plots.plot_reliability(curves, out / "reliability.png")

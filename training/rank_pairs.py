@@ -55,7 +55,11 @@ JSON_SHARE = 0.3
 HONEYPOT_SHARE = 0.1
 INJECTION_SHARE = 0.1
 MISSING_SHARE = 0.15
-Kind = Literal["plain", "missing_must_have", "honeypot", "injection"]
+Kind = Literal[
+    "plain", "missing_must_have", "honeypot", "injection",
+    # the hard set's (training/hard_pairs.py): every must-have named, gold by another rule
+    "too_junior", "adjacent", "coursework", "stale", "synonyms", "near_duplicate",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,8 +203,13 @@ def test_rank_eval_end_to_end_on_a_tiny_model(tmp_path, tiny_model, domains, rul
     result = run_rank_eval(cfg, domains, rules, models=[f"tiny={tiny_model}"], limit=2)
     out = tmp_path / "rank_eval"
     saved = json.loads((out / "rank_eval.json").read_text())
-    assert saved["systems"]["tiny"]["n"] == 2 and "invariance" in saved["systems"]["tiny"]
-    assert "| tiny | 2 |" in (out / "rank_eval.md").read_text()
-    assert len((out / "answers.jsonl").read_text().splitlines()) == 2
+    easy, hard = saved["sets"]["easy"], saved["sets"]["hard"]
+    assert easy["systems"]["tiny"]["n"] == 2 and "invariance" in easy["systems"]["tiny"]
+    assert set(hard["systems"]) == {"tiny", "guards only", "evidence only"}
+    assert "ece" in hard["systems"]["tiny"]["calibration"] and "tiny" in hard["contribution"]
+    text = (out / "rank_eval.md").read_text()
+    assert "| tiny | 2 |" in text and "| guards only | 2 |" in text and "hard set" in text
+    assert len((out / "answers.jsonl").read_text().splitlines()) == 2 * 2 * 3
     assert {Path(f).name for f in result["plots"]} == {
-        "baseline_vs_trained.png", "reward_components.png", "reward_distribution.png"}  # fmt: skip
+        "baseline_vs_trained.png", "reward_components.png", "reward_distribution.png",
+        "reliability.png"}  # fmt: skip

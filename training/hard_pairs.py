@@ -1,0 +1,192 @@
+"""A held-out rank set the guards cannot answer: every resume names every must-have.
+
+The easy set (training/rank_pairs.py) is labelled by the rubric whose must-have rule the guards
+enforce: every gold reject lacks a must-have, so the guard alone gets its rejects right. This
+set is labelled by a rule the guards do not see, on facts the generator knows:
+
+    shortlist iff the candidate's work in the job's own specialty (roles of the job's role)
+    adds up to at least the years asked and ended within the last ``STALE_YEARS`` years; the
+    resume always names every required skill and license (so no guard fires).
+
+Kinds, in equal shares (``KINDS``):
+
+* ``too_junior`` (reject): the job's specialty and every skill, at most half the years asked;
+* ``adjacent`` (reject): a different specialty whose duties name two of the job's skills and
+  whose skills line lists them all: the evidence counts those years as relevant;
+* ``coursework`` (reject): the job's skills only in the skills line and a coursework line of
+  the education; the work is in another field;
+* ``stale`` (reject): years of the job's specialty that ended ``STALE_YEARS``+ years ago, then
+  years in another field;
+* ``synonyms`` (shortlist): a strong candidate whose resume names the skills through the
+  synonym table's other forms (k8s, Postgres, ...) or as a JSON profile;
+* ``near_duplicate``: a strong candidate (shortlist) beside the same resume with one decisive
+  fact changed (its specialty work moved back to end ``STALE_YEARS + 3`` years ago, or its
+  roles retitled to another specialty): a reject.
+
+Baselines (training/rank_baselines.py) read against it: guards-only shortlists every pair here;
+the evidence rule catches ``too_junior`` (years) and ``coursework`` (no relevant role), not the
+others.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Literal
+
+from training.rank_pairs import Kind, RankPair, _profile, _rules
+from training.synth_docs import YEAR, Candidate, Job, Stint, company, make_job, posting_text
+from training.synth_docs import resume_text as free_text
+from training.synth_vocab import DEGREES, ROLES, Role
+
+STALE_YEARS = 5
+KINDS: tuple[Kind, ...] = (
+    "too_junior", "adjacent", "coursework", "stale", "synonyms", "near_duplicate",
+)  # fmt: skip
+
+
+def _stint(rng: random.Random, role: Role, start: int, end: int, extra: str = "") -> Stint:
+    duties = list(rng.sample(role.duties, 2))
+    if extra:
+        duties[1] = extra
+    win = rng.choice(role.wins).format(pct=rng.randint(8, 45), n=rng.randint(2, 9))
+    return Stint(company(rng), role.title, start, end, tuple(duties), win)
+
+
+def _career(rng: random.Random, parts: list[tuple[Role, int, str]]) -> tuple[Stint, ...]:
+    """Back-to-back stints, oldest first in ``parts`` (role, years, extra duty), ending this
+    year; returned newest first, as resumes list them."""
+    end, stints = YEAR, []
+    for role, years, extra in reversed(parts):
+        stints.append(_stint(rng, role, end - years, end, extra))
+        end -= years
+    return tuple(stints)
+
+
+def _candidate(rng: random.Random, job: Job, stints: tuple[Stint, ...], title: str) -> Candidate:
+    years = sum(s.end - s.start for s in stints)
+    skills = list(job.required) + list(job.preferred[:1])
+    rng.shuffle(skills)
+    return Candidate(
+        role=job.role, name="", title=title, years=years, skills=tuple(skills),
+        certifications=(job.certification,) if job.certification else (),
+        stints=stints, degree=rng.choice(DEGREES),
+    )  # fmt: skip
+
+
+def _other(rng: random.Random, job: Job) -> Role:
+    return rng.choice([r for r in ROLES if r.title != job.role.title])
+
+
+def _strong(rng: random.Random, job: Job) -> Candidate:
+    years = job.min_years + rng.randint(1, 3)
+    return _candidate(rng, job, _career(rng, [(job.role, years, "")]), job.role.title)
+
+
+def _junior(rng: random.Random, job: Job) -> Candidate:
+    years = max(1, job.min_years // 2)
+    return _candidate(rng, job, _career(rng, [(job.role, years, "")]), job.role.title)
+
+
+def _adjacent(rng: random.Random, job: Job, base: Candidate | None = None) -> Candidate:
+    other = _other(rng, job)
+    a, b = rng.sample(job.required, 2)
+    duty = f"applied {a} and {b} to {rng.choice(other.duties)}"
+    years = base.years if base else job.min_years + rng.randint(1, 3)
+    return _candidate(rng, job, _career(rng, [(other, years, duty)]), other.title)
+
+
+def _stale(rng: random.Random, job: Job, specialty_years: int | None = None) -> Candidate:
+    years = specialty_years or job.min_years + rng.randint(0, 2)
+    gap = STALE_YEARS + rng.randint(1, 4)
+    stints = _career(rng, [(job.role, years, ""), (_other(rng, job), gap, "")])
+    return _candidate(rng, job, stints, stints[0].title)
+
+
+def _coursework(rng: random.Random, job: Job) -> tuple[Candidate, str]:
+    other = _other(rng, job)
+    cand = _candidate(
+        rng, job, _career(rng, [(other, job.min_years + rng.randint(1, 3), "")]), other.title
+    )
+    return cand, f"Coursework: {', '.join(job.required)}"
+
+
+def _synonyms(text: str, rng: random.Random) -> str:
+    """Each skill the synonym table knows written in one of its other forms."""
+    _, evidence_rules, _ = _rules()
+    for group in evidence_rules.synonyms:
+        canonical, *others = group
+        if others and canonical in text:
+            text = text.replace(canonical, rng.choice(others))
+    return text
+
+
+def _text(cand: Candidate, rng: random.Random, *, json_share: float = 0.0, extra: str = "") -> str:
+    _, evidence_rules, _ = _rules()
+    if rng.random() < json_share:
+        return json.dumps(_profile(cand, rng, evidence_rules))
+    text = free_text(cand, with_name=False)
+    return f"{text}\n{extra}" if extra else text
+
+
+def _job(rng: random.Random, min_years: int = 1) -> Job:
+    for _ in range(100):
+        job = make_job(rng)
+        if job.min_years >= min_years and len(job.required) >= 2:
+            return job
+    raise RuntimeError(f"no job asking {min_years}+ years in 100 draws")
+
+
+def _pair(
+    ids: tuple[str, str, str],
+    job: Job,
+    text: str,
+    kind: Kind,
+    decision: Literal["shortlist", "reject"],
+) -> RankPair:
+    bar = _rules()[0].rank.shortlist_min_score
+    score = 0.8 if decision == "shortlist" else 0.2
+    assert bar <= 0.8 and bar > 0.2
+    return RankPair(
+        pair_id=ids[0], job_id=ids[1], candidate_id=ids[2], job_description=posting_text(job),
+        candidate=text, decision=decision, score=score, kind=kind, expected_flags=(),
+        gold_status=decision,
+    )  # fmt: skip
+
+
+def generate_hard_pairs(n: int, seed: int) -> list[RankPair]:
+    """At least ``n`` labelled pairs (a near-duplicate adds two, so one more may come),
+    deterministic in ``seed``; each job is drawn for its pair alone (a near-duplicate's two
+    resumes share theirs)."""
+    pairs: list[RankPair] = []
+    index = 0
+    while len(pairs) < n:
+        kind = KINDS[index % len(KINDS)]
+        rng = random.Random(f"{seed}-hard-{index}")
+        job = _job(rng, min_years=4 if kind == "too_junior" else 1)
+        base = f"hard-{seed}-{index}"
+        ids = (base, f"hardjob-{seed}-{index}", f"hardcand-{seed}-{index}")
+        if kind == "too_junior":
+            pairs.append(_pair(ids, job, _text(_junior(rng, job), rng), kind, "reject"))
+        elif kind == "adjacent":
+            pairs.append(_pair(ids, job, _text(_adjacent(rng, job), rng), kind, "reject"))
+        elif kind == "coursework":
+            cand, line = _coursework(rng, job)
+            pairs.append(_pair(ids, job, _text(cand, rng, extra=line), kind, "reject"))
+        elif kind == "stale":
+            pairs.append(_pair(ids, job, _text(_stale(rng, job), rng), kind, "reject"))
+        elif kind == "synonyms":
+            text = _synonyms(_text(_strong(rng, job), rng, json_share=0.5), rng)
+            pairs.append(_pair(ids, job, text, kind, "shortlist"))
+        else:
+            strong = _strong(rng, job)
+            changed = (
+                _stale(rng, job, specialty_years=strong.years)
+                if rng.random() < 0.5
+                else _adjacent(rng, job, strong)
+            )
+            pairs.append(_pair(ids, job, _text(strong, rng), kind, "shortlist"))
+            twin = (f"{base}-twin", ids[1], f"{ids[2]}-twin")
+            pairs.append(_pair(twin, job, _text(changed, rng), kind, "reject"))
+        index += 1
+    return pairs
