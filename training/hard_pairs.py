@@ -143,6 +143,7 @@ def _pair(
     text: str,
     kind: Kind,
     decision: Literal["shortlist", "reject"],
+    why: str,
 ) -> RankPair:
     bar = _rules()[0].rank.shortlist_min_score
     score = 0.8 if decision == "shortlist" else 0.2
@@ -150,8 +151,53 @@ def _pair(
     return RankPair(
         pair_id=ids[0], job_id=ids[1], candidate_id=ids[2], job_description=posting_text(job),
         candidate=text, decision=decision, score=score, kind=kind, expected_flags=(),
-        gold_status=decision,
+        gold_status=decision, why=why,
     )  # fmt: skip
+
+
+def _fit(cand: Candidate, job: Job) -> str:
+    return f"{cand.years} years as {job.role.title}, current and in the field asked"
+
+
+def make_hard(kind: Kind, rng: random.Random, ids: tuple[str, str, str]) -> list[RankPair]:
+    """The pair(s) of one kind: one, or two for a near-duplicate (the strong resume, then its
+    twin ``<id>-twin`` with the decisive fact changed). ``why`` states that fact in words the
+    inputs hold (the rank validator's grounding check reads gold answers too)."""
+    job = _job(rng, min_years=4 if kind == "too_junior" else 1)
+    title = job.role.title
+    if kind == "too_junior":
+        cand = _junior(rng, job)
+        why = f"{cand.years} years as {title} is half or less of the {job.min_years}+ asked"
+        return [_pair(ids, job, _text(cand, rng), kind, "reject", why)]
+    if kind == "adjacent":
+        cand = _adjacent(rng, job)
+        why = f"The work is as {cand.title}, a different field from {title}"
+        return [_pair(ids, job, _text(cand, rng), kind, "reject", why)]
+    if kind == "coursework":
+        cand, line = _coursework(rng, job)
+        why = f"The required skills appear only in coursework; the work is as {cand.title}"
+        return [_pair(ids, job, _text(cand, rng, extra=line), kind, "reject", why)]
+    if kind == "stale":
+        cand = _stale(rng, job)
+        why = f"{title} work ended in {cand.stints[-1].end}; the recent work is as {cand.title}"
+        return [_pair(ids, job, _text(cand, rng), kind, "reject", why)]
+    if kind == "synonyms":
+        cand = _strong(rng, job)
+        text = _synonyms(_text(cand, rng, json_share=0.5), rng)
+        return [_pair(ids, job, text, kind, "shortlist", _fit(cand, job))]
+    strong = _strong(rng, job)
+    if rng.random() < 0.5:
+        changed = _stale(rng, job, specialty_years=strong.years)
+        end = changed.stints[-1].end
+        why = f"{title} work ended in {end}; the recent work is as {changed.title}"
+    else:
+        changed = _adjacent(rng, job, strong)
+        why = f"The work is as {changed.title}, a different field from {title}"
+    twin = (f"{ids[0]}-twin", ids[1], f"{ids[2]}-twin")
+    return [
+        _pair(ids, job, _text(strong, rng), kind, "shortlist", _fit(strong, job)),
+        _pair(twin, job, _text(changed, rng), kind, "reject", why),
+    ]
 
 
 def generate_hard_pairs(n: int, seed: int) -> list[RankPair]:
@@ -161,32 +207,16 @@ def generate_hard_pairs(n: int, seed: int) -> list[RankPair]:
     pairs: list[RankPair] = []
     index = 0
     while len(pairs) < n:
-        kind = KINDS[index % len(KINDS)]
         rng = random.Random(f"{seed}-hard-{index}")
-        job = _job(rng, min_years=4 if kind == "too_junior" else 1)
-        base = f"hard-{seed}-{index}"
-        ids = (base, f"hardjob-{seed}-{index}", f"hardcand-{seed}-{index}")
-        if kind == "too_junior":
-            pairs.append(_pair(ids, job, _text(_junior(rng, job), rng), kind, "reject"))
-        elif kind == "adjacent":
-            pairs.append(_pair(ids, job, _text(_adjacent(rng, job), rng), kind, "reject"))
-        elif kind == "coursework":
-            cand, line = _coursework(rng, job)
-            pairs.append(_pair(ids, job, _text(cand, rng, extra=line), kind, "reject"))
-        elif kind == "stale":
-            pairs.append(_pair(ids, job, _text(_stale(rng, job), rng), kind, "reject"))
-        elif kind == "synonyms":
-            text = _synonyms(_text(_strong(rng, job), rng, json_share=0.5), rng)
-            pairs.append(_pair(ids, job, text, kind, "shortlist"))
-        else:
-            strong = _strong(rng, job)
-            changed = (
-                _stale(rng, job, specialty_years=strong.years)
-                if rng.random() < 0.5
-                else _adjacent(rng, job, strong)
-            )
-            pairs.append(_pair(ids, job, _text(strong, rng), kind, "shortlist"))
-            twin = (f"{base}-twin", ids[1], f"{ids[2]}-twin")
-            pairs.append(_pair(twin, job, _text(changed, rng), kind, "reject"))
+        ids = (f"hard-{seed}-{index}", f"hardjob-{seed}-{index}", f"hardcand-{seed}-{index}")
+        pairs += make_hard(KINDS[index % len(KINDS)], rng, ids)
         index += 1
     return pairs
+
+
+def draw_hard_pair(rng: random.Random, pair_id: str) -> RankPair:
+    """One hard pair of a random kind (one side of a near-duplicate): SFT rank rows, so the
+    model learns the specialty, years and recency rule on resumes that name every skill."""
+    kind = rng.choice(KINDS)
+    made = make_hard(kind, rng, (pair_id, f"job-{pair_id}", f"cand-{pair_id}"))
+    return rng.choice(made)

@@ -76,6 +76,9 @@ class RankPair:
     gold_status: Literal["shortlist", "reject", "verify"]
     #: The rubric's missing required skills and certifications, in posting order.
     missing_must_haves: tuple[str, ...] = ()
+    #: The decisive fact a gold answer states first, where the evidence block does not carry
+    #: it (the hard set's specialty, recency and coursework rules: training/hard_pairs.py).
+    why: str = ""
 
 
 @cache
@@ -153,6 +156,8 @@ def gold_answer(pair: RankPair, evidence: Evidence) -> str:
     while len(", ".join(shown)) > 80:  # the reason stays under max_reason_chars
         shown.pop()
     reasons = [f"Must-haves missing for {job}: {', '.join(shown) or 'none'}"]
+    if pair.why:
+        reasons.insert(0, pair.why)
     if met:
         reasons.append(f"Shows {listed(met[:3])}, required for {job}")
     required, years = evidence.years_required, evidence.years_relevant

@@ -21,6 +21,7 @@ from typing import Any
 from tasks.domains import DomainTable
 from tasks.prompts import build_messages
 from training.formats import Example, Message, example_id
+from training.hard_pairs import draw_hard_pair
 from training.rank_pairs import (
     draw_pair,
     gold_answer,
@@ -43,6 +44,8 @@ from training.synth_vocab import HIRING_CONSTRAINTS
 from validators import DOMAINS, ValidatorRules, validate
 
 log = logging.getLogger(__name__)
+#: Rank rows drawn from the hard set's generator (training/hard_pairs.py).
+HARD_RANK_SHARE = 0.3
 Built = tuple[dict[str, str], str, dict[str, Any] | None]
 
 
@@ -186,8 +189,12 @@ def build_match(rng: random.Random, rules: ValidatorRules) -> Built:
 def build_rank(rng: random.Random, rules: ValidatorRules) -> Built:
     """A labelled pair as rank evaluation draws them (honeypots, injections, JSON profiles, a
     missing must-have), prompted with the fields the gateway builds; gold is the served policy
-    (rubric, then the must-have guard), so SFT teaches what /v1/rank must answer."""
-    pair = draw_pair(rng, f"synth-rank-{rng.random():.12f}")
+    (rubric, then the must-have guard), so SFT teaches what /v1/rank must answer. A share
+    (``HARD_RANK_SHARE``) comes from the hard set's generator: every must-have named, gold by
+    specialty, years and recency, the decisive fact stated first in the reasons."""
+    pair_id = f"synth-rank-{rng.random():.12f}"
+    hard = rng.random() < HARD_RANK_SHARE
+    pair = draw_hard_pair(rng, pair_id) if hard else draw_pair(rng, pair_id)
     prepared = prepared_input(pair)
     fields = {key: value for key, value in prepared.fields.items() if value is not None}
     gold = {"decision": pair.decision, "score": pair.score, "kind": pair.kind,

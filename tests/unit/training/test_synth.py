@@ -67,26 +67,33 @@ def test_rank_rows_carry_the_served_gold_label_in_schema_order(domains, rules):
 
 def test_rank_rows_teach_the_must_have_guard_and_are_balanced(domains, rules):
     """Gold is the served policy: a must-have the evidence shows missing is a reject with a
-    capped score, and the reasons say which; with none missing the decision is the rubric's."""
+    capped score, and the reasons say which; with none missing the decision is the rubric's,
+    or, for the hard set's rows, the specialty rule's, its decisive fact stated first."""
+    from training.hard_pairs import KINDS
     from validators.evidence_rules import load_evidence_rules
 
     cap = load_evidence_rules().guards.missing_must_have_cap
-    decisions = []
+    decisions, kinds = [], []
     for index in range(200):
         example = build_example("rank", index, 5, domains, rules)
+        assert example.gold is not None
         answer = json.loads(example.answer)
         evidence = (example.fields or {})["evidence"]
         missing = evidence.split("missing: ", 1)[1].split(".", 1)[0]
+        hard = example.gold["kind"] in KINDS
+        first = answer["reasons"][1 if hard else 0]
         if missing != "none":
+            assert not hard, "a hard row names every must-have"
             assert answer["decision"] == "reject" and answer["score"] <= cap, evidence
-            first = answer["reasons"][0]
             assert first.startswith("Must-haves missing") and missing.split(", ")[0] in first
         else:
-            assert answer["reasons"][0].endswith(": none"), answer
+            assert first.endswith(": none"), answer
         decisions.append(answer["decision"])
+        kinds.append(example.gold["kind"])
     assert 0.4 <= decisions.count("shortlist") / len(decisions) <= 0.6
-    kinds = {build_example("rank", i, 5, domains, rules).gold["kind"] for i in range(200)}
-    assert kinds == {"plain", "missing_must_have", "honeypot", "injection"}
+    easy = {"plain", "missing_must_have", "honeypot", "injection"}
+    assert easy <= set(kinds) and set(kinds) - easy <= set(KINDS)
+    assert 0.2 <= sum(kind in KINDS for kind in kinds) / len(kinds) <= 0.4
 
 
 def test_rank_rows_share_no_job_or_candidate_with_the_rank_eval_set(domains, rules):
