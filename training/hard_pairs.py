@@ -4,9 +4,12 @@ The easy set (training/rank_pairs.py) is labelled by the rubric whose must-have 
 enforce: every gold reject lacks a must-have, so the guard alone gets its rejects right. This
 set is labelled by a rule the guards do not see, on facts the generator knows:
 
-    shortlist iff the candidate's work in the job's own specialty (roles of the job's role)
-    adds up to at least the years asked and ended within the last ``STALE_YEARS`` years; the
-    resume always names every required skill and license (so no guard fires).
+    reject when the candidate has no work in the job's own specialty (roles of the job's
+    role), or that work ended more than ``STALE_YEARS`` years ago, or it adds up to half the
+    years asked or less; shortlist a candidate with more than the years asked in current work
+    of the specialty. The resume always names every required skill and license, so no guard
+    fires. (Candidates between half and all of the years are not drawn: there the easy set's
+    rubric weighs years against skills.)
 
 Kinds, in equal shares (``KINDS``):
 
