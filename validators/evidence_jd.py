@@ -17,11 +17,27 @@ from validators.evidence_terms import Vocabulary
 _BULLET = re.compile(r"^\s*(?:[-*•·▪‣]|\d{1,2}[.)])\s+")
 _LABEL = re.compile(r"^\s*#*\s*([A-Za-z][A-Za-z /&'-]{0,40}?)\s*:\s*(.*)$")
 _SENTENCES = re.compile(r"(?<=[a-z0-9)%])\.(?:\s+|$)|[;\n]")
+#: Years as real postings write them: "5+ years", "3-5 yrs", "3–5 years", "at least five
+#: years", "minimum of 2 years", "5 or more years", "two to three years".
+_NUMBERS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
+}  # fmt: skip
+_NUMBER = r"(\d{1,2}|" + "|".join(_NUMBERS) + r")"
 _YEARS = re.compile(
-    r"^(?:at least |minimum (?:of )?)?(\d{1,2})\s*\+?\s*(?:-\s*\d{1,2}\s*)?(?:years?|yrs?)\b"
+    r"^(?:at least |a minimum of |minimum (?:of )?|min\.? )?"
+    + _NUMBER
+    + r"\s*\+?\s*(?:(?:[-–—]|to)\s*(?:\d{1,2}|"
+    + "|".join(_NUMBERS)
+    + r")\s*\+?\s*)?"
+    r"(?:or more\s+)?(?:years?|yrs?)\b"
     r"(?:\s+of)?(?:\s+(?:professional|relevant|hands-on|industry|work))?\s*",
     re.IGNORECASE,
 )
+
+
+def _years_of(number: str) -> int:
+    return int(number) if number.isdigit() else _NUMBERS[number.casefold()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +72,7 @@ def parse_job(text: str, rules: EvidenceRules, vocab: Vocabulary) -> JobRequirem
 
 
 def _heading(label: str, rules: EvidenceRules) -> str | None:
-    key = " ".join(label.casefold().split())
+    key = " ".join(label.casefold().replace("’", "'").split())
     if key in rules.must_have_headings:
         return "must"
     if key in rules.nice_to_have_headings:
@@ -72,7 +88,7 @@ def _section_lines(text: str, rules: EvidenceRules) -> list[tuple[str, str]]:
     )
     out: list[tuple[str, str]] = []
     section = "other"
-    for raw in text.splitlines():
+    for raw in text.replace("’", "'").splitlines():
         parts = inline.split(raw)  # [before, heading, after, heading, after, ...]
         pieces = [(None, parts[0]), *zip(parts[1::2], parts[2::2], strict=True)]
         for heading, content in pieces:
@@ -103,7 +119,7 @@ def _items(
     """ "3+ years of data analysis experience" asks for years in an area, not a skill;
     "5 years of Python, SQL" asks for years and for the skills listed after them."""
     if m := _YEARS.match(sentence):
-        years.append(int(m[1]))
+        years.append(_years_of(m[1]))
         rest = sentence[m.end() :].strip()
         if re.fullmatch(r"(?:\w[\w /&-]*\s)?experience", rest, re.I):
             area = rest[: -len("experience")].strip()

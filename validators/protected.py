@@ -2,9 +2,9 @@
 
 One definition for two uses: the rank and match validators fail reasons that cite one, and the
 gateway redacts the same words from candidate text before rank and match (tasks.redaction). The
-vocabulary is data (``protected_terms`` in ``configs/validators.yaml``), matched as whole words in any
-case, phrases across any whitespace; a hyphenated compound is one word ("man-hours" does not
-mention "man"), and a placeholder such as ``[AGE]`` is not a mention of "age".
+vocabulary is data (``protected_terms`` in ``configs/validators.yaml``), matched as whole words
+in any case, phrases across any whitespace; a hyphenated compound is one word ("man-hours" does
+not mention "man"), and a placeholder such as ``[AGE]`` is not a mention of "age".
 """
 
 from __future__ import annotations

@@ -225,3 +225,29 @@ def test_recovers_the_rubrics_missing_must_haves_on_generated_pairs() -> None:
     ]
     plain = sum(p.kind == "plain" for p in pairs)
     assert plain >= 100 and wrong == [], wrong[:5]
+
+
+@pytest.mark.parametrize(
+    ("posting", "must", "nice", "years"),
+    [
+        ("Data Engineer\nWhat you’ll bring:\n- 5+ years of data engineering experience\n"
+         "- Python\n- Airflow\nNice to have:\n- Spark", ["Python", "Airflow"], ["Spark"], 5),
+        ("Accountant\nYou have:\n- at least five years of accounting experience\n- NetSuite",
+         ["NetSuite"], [], 5),
+        ("Nurse\nEssential criteria:\n- two to three years of clinical nursing experience\n"
+         "- BLS\nDesirable:\n- EHR", ["BLS"], ["EHR"], 2),
+        ("Analyst\nRequirements:\n- 3–5 years of SQL\n- 5 or more years of Excel",
+         ["SQL", "Excel"], [], 5),
+        ("Engineer\nWhat we're looking for:\n- a minimum of 4 years of Go\n- Kubernetes",
+         ["Go", "Kubernetes"], [], 4),
+    ],
+    ids=["what-youll-bring-curly", "at-least-five", "essential-desirable", "en-dash-or-more",
+         "looking-for-minimum-of"],
+)  # fmt: skip
+def test_real_postings_headings_and_years(posting, must, nice, years) -> None:  # type: ignore[no-untyped-def]
+    """Wordings measured on real postings: headings with apostrophes, Australian criteria,
+    years in words and ranges."""
+    evidence = extract(posting, " ".join(must + nice), today=TODAY, rules=RULES)
+    assert list(evidence.must_have_met) == must and evidence.must_have_missing == ()
+    assert [r.name for r in evidence.nice_to_have] == nice
+    assert evidence.years_required == years
