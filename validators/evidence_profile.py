@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from validators.evidence_rules import EvidenceRules
-from validators.evidence_terms import RANGE, has_word, month_of
+from validators.evidence_terms import RANGE, has_word, month_of, range_months
 
 _STATED_TOTAL = re.compile(
     r"(\d{1,2}(?:\.\d)?)\s*\+?\s*(?:years?|yrs?)(?:\s+of)?(?:\s+(?:professional|total|work|"
@@ -148,7 +148,7 @@ def _from_text(text: str, today: date, rules: EvidenceRules) -> Profile:
         if heading := _HEADING.match(line):
             section = heading[1].casefold()
         for m in RANGE.finditer(line):
-            start, end = month_of(m["start"], today), month_of(m["end"], today)
+            start, end = range_months(m["start"], m["end"], today)
             if start is None:
                 continue
             label = line[: m.start()].strip(" -*•(,:")

@@ -26,9 +26,23 @@ _DATE = (
     r"|(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}"
 )
 _NOW = r"present|current|now|today|ongoing"
+#: "2019-22": an end year in two digits, in the start's century (a CV's short form).
 RANGE = re.compile(
-    rf"(?P<start>{_DATE})\s*(?:-|–|—|to|until|through)\s*(?P<end>{_DATE}|{_NOW})", re.IGNORECASE
+    rf"(?P<start>{_DATE})\s*(?:-|–|—|to|until|through)\s*(?P<end>{_DATE}|{_NOW}|\d{{2}}(?![\d/.-]))",
+    re.IGNORECASE,
 )
+
+
+def range_months(start: str, end: str, today: date) -> tuple[int | None, int | None]:
+    """A RANGE match's (start, end) as months; a two-digit end year takes the start's century
+    ("2019-22" ends in 2022)."""
+    first = month_of(start, today)
+    if re.fullmatch(r"\d{2}", end.strip()):
+        century = re.search(r"(19|20)\d{2}", start)
+        if first is None or century is None:
+            return first, None
+        return first, int(century[1] + end.strip()) * 12
+    return first, month_of(end, today)
 
 
 def month_of(text: str, today: date) -> int | None:

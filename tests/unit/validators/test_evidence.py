@@ -251,3 +251,31 @@ def test_real_postings_headings_and_years(posting, must, nice, years) -> None:  
     assert list(evidence.must_have_met) == must and evidence.must_have_missing == ()
     assert [r.name for r in evidence.nice_to_have] == nice
     assert evidence.years_required == years
+
+
+CAREER_JOB = "Data Engineer\nRequirements:\n- 4+ years of data engineering experience\n- Python\n"
+
+
+@pytest.mark.parametrize(
+    ("resume", "years", "flags"),
+    [
+        ("Data Engineer, Acme — Jan 2021 - Present\nPython\n"
+         "Data Engineer, Globex — Jun 2018 – Dec 2020\nPython", 8.4, []),
+        ("Data Engineer at Acme (2019-22): Python.\nData Engineer at Initech (2022–current).",
+         7.9, []),
+        ("Acme Corp\nSenior Data Engineer, 03/2022 – present\nData Engineer, 05/2019 – 03/2022\n"
+         "Python", 7.6, []),  # a promotion inside one employer
+        ("Data Engineer, Acme, Jan 2019 - Mar 2021\nData Engineer, Globex, Mar 2021 - Present\n"
+         "Python", 7.9, []),  # one month's overlap at a change of job
+        ("Data Engineer, Acme, 2019 - Present\nPart-time Data Engineering Instructor, Code "
+         "School, 2020 - 2022\nFreelance data consultant, 2021 - 2023\nPython", 7.9, []),
+        ("Data Engineer, Acme, 2019 - 2024\nData Engineer, Globex, 2020 - 2024\nPython", 5.0,
+         ["overlapping_roles"]),  # two full-time jobs for four years: still flagged
+    ],
+    ids=["month-present", "short-year", "promotion", "month-overlap", "part-time-freelance",
+         "real-overlap"],
+)  # fmt: skip
+def test_real_cv_dates_and_ordinary_careers(resume, years, flags) -> None:  # type: ignore[no-untyped-def]
+    evidence = extract(CAREER_JOB, resume, today=date(2026, 12, 1), rules=RULES)
+    assert evidence.years_relevant == pytest.approx(years, abs=0.05)
+    assert [f.kind for f in evidence.flags] == flags
