@@ -61,6 +61,7 @@ bench: setup ## raw vLLM vs gateway, concurrency 1/8/32; real-sized rank at 8; c
 	$(PY) -m tests.benchmarks.bench_gateway --out bench-results
 	$(PY) -m tests.benchmarks.bench_long_inputs --out bench-results
 	$(PY) -m tests.benchmarks.bench_constraints --out bench-results
+	$(PY) -m tests.evidence_corpus_report | tee bench-results/evidence_corpus.md
 
 TRAIN_CONFIG ?= configs/train/cpu.yaml
 TRAIN_RUN_DIR ?= runs/$(basename $(notdir $(TRAIN_CONFIG)))

@@ -16,6 +16,11 @@ from validators.evidence_terms import Vocabulary
 
 _BULLET = re.compile(r"^\s*(?:[-*•·▪‣]|\d{1,2}[.)])\s+")
 _LABEL = re.compile(r"^\s*#*\s*([A-Za-z][A-Za-z /&'-]{0,40}?)\s*:\s*(.*)$")
+#: A heading alone on its line, as markdown or plain text writes it: "## Requirements",
+#: "**What you'll bring**", "Nice to have".
+_BARE_HEADING = re.compile(
+    r"^\s*#*\s*(?:\*\*|__)?\s*([A-Za-z][A-Za-z /&'-]{0,40}?)\s*(?:\*\*|__)?\s*$"
+)
 _SENTENCES = re.compile(r"(?<=[a-z0-9)%])\.(?:\s+|$)|[;\n]")
 #: Years as real postings write them: "5+ years", "3-5 yrs", "3–5 years", "at least five
 #: years", "minimum of 2 years", "5 or more years", "two to three years".
@@ -59,11 +64,14 @@ class JobRequirements:
 
 def parse_job(text: str, rules: EvidenceRules, vocab: Vocabulary) -> JobRequirements:
     """Requirements by section; the first line (up to " at " or "(") is taken as the title."""
-    sections: dict[str, list[str]] = {"must": [], "nice": []}
+    sections: dict[str, list[str]] = {"must": [], "nice": [], "other": []}
     for section, line in _section_lines(text, rules):
-        if section in sections:
-            sections[section].append(line)
+        sections[section if section in sections else "other"].append(line)
     years: list[int] = []
+    if not sections["must"]:  # no requirements heading: read the prose ("you are fluent in Go")
+        prose_must, prose_nice, prose_years = _prose(sections["other"], vocab)
+        sections["must"], sections["nice"] = prose_must, sections["nice"] + prose_nice
+        years += prose_years
     must = _requirements(sections["must"], rules, vocab, years)
     nice = _requirements(sections["nice"], rules, vocab, [])
     first = next((line for line in text.splitlines() if line.strip()), "")
@@ -97,9 +105,60 @@ def _section_lines(text: str, rules: EvidenceRules) -> list[tuple[str, str]]:
             elif (label := _LABEL.match(content)) and len(label[1].split()) <= 4:
                 section = _heading(label[1], rules) or "other"
                 content = label[2]
+            elif (bare := _BARE_HEADING.match(content)) and _heading(bare[1], rules):
+                # "What you'll bring" or "## Requirements" on a line of its own, no colon
+                section, content = _heading(bare[1], rules) or "other", ""
             if content.strip():
-                out.append((section, _BULLET.sub("", content).strip()))
+                out.append((section, _BULLET.sub("", content).replace("**", "").strip()))
     return out
+
+
+#: Prose that states requirements: "you are fluent in A and B", "you have experience with C",
+#: "proficiency in D"; and what is only a plus: "experience with E is a plus".
+_PROSE_MUST = re.compile(
+    r"\b(?:you(?:'re| are) (?:fluent|proficient|skilled|experienced|an expert) (?:in|with)"
+    r"|you have (?:(?:strong|solid|deep|proven|hands-on) )?(?:experience|knowledge|skills?) "
+    r"(?:with|in|of)|proficien(?:t|cy) (?:in|with)|fluen(?:t|cy) in|you know|you bring)"
+    r"\s+(?P<items>[^.;!?]+)",
+    re.IGNORECASE,
+)
+_PROSE_NICE = re.compile(
+    r"\b(?:experience|knowledge|familiarity) (?:with|of|in)\s+(?P<items>[^.;!?]+?)\s+"
+    r"(?:is|are|would be) (?:a (?:big )?(?:plus|bonus)|nice to have|desirable|a nice-to-have)",
+    re.IGNORECASE,
+)
+_PROSE_YEARS = re.compile(r"\b(?:you have|with|bring(?:ing)?)\s+", re.IGNORECASE)
+
+
+def _prose(lines: list[str], vocab: Vocabulary) -> tuple[list[str], list[str], list[int]]:
+    """(must lines, nice lines, years) read from sentences without a requirements heading.
+    Only things the synonym table names count: prose is full of words that are not skills."""
+    must: list[str] = []
+    nice: list[str] = []
+    years: list[int] = []
+    for line in lines:
+        for sentence in re.split(r"(?<=[.!?])\s+", line):
+            plus = [m["items"] for m in _PROSE_NICE.finditer(sentence)]
+            nice += [", ".join(_known(items, vocab)) for items in plus]
+            if plus:
+                continue
+            for cue in _PROSE_YEARS.finditer(sentence):
+                if m := _YEARS.match(sentence[cue.end() :]):
+                    years.append(_years_of(m[1]))
+            must += [", ".join(_known(m["items"], vocab)) for m in _PROSE_MUST.finditer(sentence)]
+    return [m for m in must if m], [n for n in nice if n], years
+
+
+def _known(items: str, vocab: Vocabulary) -> list[str]:
+    """The items a reader can trust as things: named by the synonym table, or a short name
+    with a capital in it (Salesforce, NetSuite, SQL): a prose list also runs on into words
+    ("and have shipped products") that as must-haves would be missing from every resume."""
+    parts = (p.strip() for p in re.split(r"\s*(?:,|;|\band\b|\bor\b|&|/)\s*", items))
+    return [
+        p
+        for p in parts
+        if p and (vocab.name_of(p) or (len(p.split()) <= 3 and re.search(r"[A-Z]", p)))
+    ]
 
 
 def _requirements(

@@ -82,11 +82,19 @@ def _strings(value: Any) -> list[str]:
     return [str(value)] if isinstance(value, int | float) and not isinstance(value, bool) else []
 
 
-def _span(entry: dict[str, Any], label: str, today: date, full_time: bool) -> Span | None:
+def _span(
+    entry: dict[str, Any], label: str, today: date, full_time: bool, *, open_is_now: bool = False
+) -> Span | None:
+    """A dated entry; ``open_is_now``: a role with a start and no end (null or missing, as JSON
+    Resume writes a current job) runs to today, else it would count for nothing."""
     start = month_of(str(entry.get("start", "")), today)
     if start is None:
         return None
-    end = month_of(str(entry.get("end", "")), today) if entry.get("end") is not None else None
+    end_value = entry.get("end")
+    if end_value is None or end_value == "":
+        end = month_of("present", today) if open_is_now else None
+    else:
+        end = month_of(str(end_value), today)
     return Span(label, start, end, full_time, " ".join(_strings(entry)))
 
 
@@ -101,7 +109,7 @@ def _from_json(data: dict[str, Any], today: date, rules: EvidenceRules) -> Profi
         part_time = has_word(rules.part_time_words, title)
         full_time = role.get("full_time") is not False and not part_time
         label = " at ".join(str(role[k]) for k in ("title", "company") if role.get(k))
-        if span := _span(role, label, today, full_time):
+        if span := _span(role, label, today, full_time, open_is_now=True):
             roles.append(span)
     education = [
         span
