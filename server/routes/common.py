@@ -141,21 +141,30 @@ async def answer(
     outcome = await service.run(
         domain, body.prompt_fields(), max_attempts=options.max_attempts, seed=options.seed
     )
-    report = to_report(outcome.result)
-    reject_if_strict(options, domain, [{"text": outcome.text, "validation": report.model_dump()}])
     return response_cls(
-        id=rid,
-        domain=domain,
-        model=service.model,
-        text=outcome.text,
-        valid=outcome.result.ok,
-        validation=report,
-        attempts=outcome.attempts,
-        attempt_history=history_of(outcome),
-        usage=usage_of(outcome),
-        flags=flags_of(outcome),
+        **checked_fields(service, domain, outcome, options, rid),
         **parsed_fields(response_cls, dict(outcome.result.parsed)),
     )
+
+
+def checked_fields(
+    service: TaskService, domain: str, outcome: Outcome, options: TaskOptions, rid: str
+) -> dict[str, Any]:
+    """The fields every TaskResponse carries, after strict mode has had its say (422)."""
+    report = to_report(outcome.result)
+    reject_if_strict(options, domain, [{"text": outcome.text, "validation": report.model_dump()}])
+    return {
+        "id": rid,
+        "domain": domain,
+        "model": service.model,
+        "text": outcome.text,
+        "valid": outcome.result.ok,
+        "validation": report,
+        "attempts": outcome.attempts,
+        "attempt_history": history_of(outcome),
+        "usage": usage_of(outcome),
+        "flags": flags_of(outcome),
+    }
 
 
 # --- what the two decisions (rank, match) report and record -----------------------------------

@@ -20,14 +20,10 @@ from server.routes.common import (
     RequestIdDep,
     ServiceDep,
     append_audit,
+    checked_fields,
     evidence_summary,
-    flags_of,
-    history_of,
     override_reports,
     redaction_items,
-    reject_if_strict,
-    to_report,
-    usage_of,
 )
 from server.routes.tasks import ERRORS
 
@@ -50,20 +46,9 @@ async def match(
         body.job_description, body.resume, max_attempts=options.max_attempts, seed=options.seed
     )
     outcome, guard, redacted = matched.outcome, matched.guard, matched.redacted
-    report = to_report(outcome.result)
-    reject_if_strict(options, DOMAIN, [{"text": outcome.text, "validation": report.model_dump()}])
     parsed = outcome.result.parsed
     response = MatchResponse(
-        id=rid,
-        domain=DOMAIN,
-        model=service.model,
-        text=outcome.text,
-        valid=outcome.result.ok,
-        validation=report,
-        attempts=outcome.attempts,
-        attempt_history=history_of(outcome),
-        usage=usage_of(outcome),
-        flags=flags_of(outcome),
+        **checked_fields(service, DOMAIN, outcome, options, rid),
         candidate_id=body.candidate_id or "candidate",
         score=guard.score,
         strengths=list(parsed.get("strengths") or []),
