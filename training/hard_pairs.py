@@ -11,7 +11,7 @@ set is labelled by a rule the guards do not see, on facts the generator knows:
     fires. (Candidates between half and all of the years are not drawn: there the easy set's
     rubric weighs years against skills.)
 
-Kinds, in equal shares (``KINDS``):
+Kinds (``KINDS``), drawn in the order ``SCHEDULE`` gives, so half the pairs are shortlists:
 
 * ``too_junior`` (reject): the job's specialty and every skill, at most half the years asked;
 * ``adjacent`` (reject): a different specialty whose duties name two of the job's skills and
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from typing import Literal
 
 from training.rank_pairs import Kind, RankPair, _profile, _rules
@@ -45,6 +46,14 @@ from training.synth_vocab import DEGREES, ROLES, Role
 STALE_YEARS = 5
 KINDS: tuple[Kind, ...] = (
     "too_junior", "adjacent", "coursework", "stale", "synonyms", "near_duplicate",
+)  # fmt: skip
+#: The order kinds are drawn in: each reject kind once, ``synonyms`` four times and one
+#: near-duplicate (a shortlist and its reject twin), so every ten pairs are five of each. With
+#: each kind once the set was 71% rejects, and "reject everything" (0.71) beat both baselines
+#: (guards only 0.29, evidence only 0.57), so a model's lead over them measured nothing.
+SCHEDULE: tuple[Kind, ...] = (
+    "too_junior", "synonyms", "adjacent", "synonyms", "coursework", "synonyms", "stale",
+    "synonyms", "near_duplicate",
 )  # fmt: skip
 
 
@@ -115,12 +124,14 @@ def _coursework(rng: random.Random, job: Job) -> tuple[Candidate, str]:
 
 
 def _synonyms(text: str, rng: random.Random) -> str:
-    """Each skill the synonym table knows written in one of its other forms."""
+    """Each skill the synonym table knows written in one of its other forms, where it stands as
+    a name of its own ("Go" in "Google Classroom" is not the language)."""
     _, evidence_rules, _ = _rules()
     for group in evidence_rules.synonyms:
         canonical, *others = group
         if others and canonical in text:
-            text = text.replace(canonical, rng.choice(others))
+            whole = re.compile(rf"(?<![\w.+#-]){re.escape(canonical)}(?![\w+#-])")
+            text = whole.sub(rng.choice(others).replace("\\", "\\\\"), text)
     return text
 
 
@@ -212,14 +223,15 @@ def generate_hard_pairs(n: int, seed: int) -> list[RankPair]:
     while len(pairs) < n:
         rng = random.Random(f"{seed}-hard-{index}")
         ids = (f"hard-{seed}-{index}", f"hardjob-{seed}-{index}", f"hardcand-{seed}-{index}")
-        pairs += make_hard(KINDS[index % len(KINDS)], rng, ids)
+        pairs += make_hard(SCHEDULE[index % len(SCHEDULE)], rng, ids)
         index += 1
     return pairs
 
 
 def draw_hard_pair(rng: random.Random, pair_id: str) -> RankPair:
-    """One hard pair of a random kind (one side of a near-duplicate): SFT rank rows, so the
-    model learns the specialty, years and recency rule on resumes that name every skill."""
-    kind = rng.choice(KINDS)
+    """One hard pair of a random kind, weighted as ``SCHEDULE`` (one side of a near-duplicate),
+    so half are shortlists: SFT rank rows, so the model learns the specialty, years and recency
+    rule on resumes that name every skill, and not that a hard-looking pair is a reject."""
+    kind = rng.choice(SCHEDULE)
     made = make_hard(kind, rng, (pair_id, f"job-{pair_id}", f"cand-{pair_id}"))
     return rng.choice(made)
