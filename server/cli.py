@@ -1,6 +1,6 @@
 """The `hrstack` command.
 
-hrstack serve                      # vLLM (embedded SmolLM2 on CPU) + gateway on :8000
+hrstack serve                      # vLLM (embedded Qwen2.5-0.5B on CPU) + gateway on :8000
 UPSTREAM_URLS=http://gpu:8100 hrstack serve   # gateway only, in front of running vLLMs
 hrstack model prepare              # convert the embedded model once (make setup does it)
 hrstack audit impact --log runs/audit/rank.jsonl --demographics people.csv --by gender

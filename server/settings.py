@@ -60,7 +60,7 @@ class Settings(BaseSettings):
         "(EMBEDDED_MODEL), prepared once into cache_dir.",
     )
     embedded_model: str = Field(
-        "smollm2-135m",
+        embedded_model.DEFAULT,
         description="Which model of configs/embedded_models.yaml serves when MODEL is unset "
         "(smollm2-135m, qwen2.5-0.5b, qwen2.5-1.5b); its dtype unless DTYPE says otherwise.",
     )

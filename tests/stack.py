@@ -64,12 +64,20 @@ def wait_http(
     raise StackError(f"{url} not {status} after {timeout_s}s:\n{tail(log_path)}")
 
 
+#: What the integration tests serve: the fastest embedded model, so CI fits 2 cores (the default,
+#: Qwen2.5-0.5B, decodes at a third of its speed); tests/integration/test_embedded_qwen.py serves
+#: the default end to end.
+CI_MODEL = embedded_model.FASTEST
+
+
 def engine_settings(port: int) -> Settings:
-    return Settings(profile="cpu", engine_port=port, cpu_kvcache_space_gib=KVCACHE_GIB)
+    return Settings(
+        profile="cpu", engine_port=port, cpu_kvcache_space_gib=KVCACHE_GIB, embedded_model=CI_MODEL
+    )
 
 
 def start_vllm(settings: Settings, log_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
-    model_dir = embedded_model.prepare(settings.cache_dir)
+    model_dir = embedded_model.prepare(settings.cache_dir, settings.embedded_model)
     return start_engine(settings, str(model_dir), log_file=log_path), model_dir
 
 

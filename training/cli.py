@@ -209,7 +209,10 @@ def grpo(
 def rank_eval(
     model: Annotated[
         list[str] | None,
-        typer.Option(help="base, merged, grpo or a model dir, or LABEL=DIR (repeat)."),
+        typer.Option(
+            help="base, merged, grpo or a model dir, or LABEL=DIR (repeat). Default: base, "
+            "or none with --url (the served system alone)."
+        ),
     ] = None,
     url: Annotated[str | None, typer.Option(help="Also rank via a gateway's /v1/rank.")] = None,
     api_key: Annotated[
@@ -235,7 +238,7 @@ def rank_eval(
     cfg = _config(config, run_dir, set_)
     with timed(cfg, "rank_eval"):
         result = run_rank_eval(
-            cfg, *load_production(), models=model or ["base"], url=url, api_key=api_key,
-            limit=limit, invariance_pairs=invariance_pairs, hard_pairs=hard,
+            cfg, *load_production(), models=model or ([] if url else ["base"]), url=url,
+            api_key=api_key, limit=limit, invariance_pairs=invariance_pairs, hard_pairs=hard,
         )  # fmt: skip
     print(result["markdown"])

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -237,15 +238,18 @@ class LocalRanker:
 
 
 class ServedRanker:
-    """A running gateway: ``POST {url}/v1/rank`` with one candidate per request."""
+    """A running gateway: ``POST {url}/v1/rank`` with one candidate per request, ``concurrency``
+    at a time: vLLM batches them (measured on 2 cores: 8 at once decode 4-5x the tokens per
+    second of one), so the held-out and hard sets take minutes, not an hour, on Qwen2.5-0.5B."""
 
     def __init__(
         self,
         url: str,
         api_key: str | None,
         seed: int,
-        timeout_s: float = 600,
+        timeout_s: float = 900,
         transport: Any = None,
+        concurrency: int = 8,
     ) -> None:
         import httpx
 
@@ -254,6 +258,12 @@ class ServedRanker:
             base_url=url.rstrip("/"), headers=headers, timeout=timeout_s, transport=transport
         )
         self.seed = seed
+        self.concurrency = concurrency
+
+    def results(self, pairs: Sequence[RankPair]) -> list[dict[str, Any]]:
+        """Each pair's result, in the order of ``pairs``."""
+        with ThreadPoolExecutor(self.concurrency) as pool:  # httpx.Client is thread-safe
+            return list(pool.map(self.result, pairs))
 
     def result(self, pair: RankPair) -> dict[str, Any]:
         response = self.client.post(
@@ -265,7 +275,8 @@ class ServedRanker:
         return dict(response.json()["results"][0])
 
     def decide(self, pairs: list[RankPair]) -> dict[str, str | None]:
-        return {p.pair_id: self.result(p).get("decision") for p in pairs}
+        got = self.results(pairs)
+        return {p.pair_id: r.get("decision") for p, r in zip(pairs, got, strict=True)}
 
 
 def evaluate_local(ranker: LocalRanker, pairs: Sequence[RankPair], rewards: RankRewardModel,
@@ -279,8 +290,7 @@ def evaluate_served(ranker: ServedRanker, pairs: Sequence[RankPair], rewards: Ra
     """The gateway's final answer per pair (after its retries and guards): the decision and
     status a client acts on; the reward is computed on the model text it returned."""
     answers = []
-    for pair in pairs:
-        got = ranker.result(pair)
+    for pair, got in zip(pairs, ranker.results(pairs), strict=True):
         flags = [f"{f.get('kind')}:{f.get('pattern')}" for f in got.get("flags", [])]
         overrides = [str(o.get("rule")) for o in got.get("overrides", [])]
         served = {"decision": got.get("decision"), "score": got.get("score"),

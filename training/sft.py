@@ -32,8 +32,9 @@ CONFIG_FILE = "run_config.json"
 
 
 def resolve_base(model: ModelConfig) -> str:
-    """'embedded' (SmolLM2-135M) or 'embedded:NAME' (a model of configs/embedded_models.yaml,
-    e.g. qwen2.5-0.5b) -> its prepared directory, no download; anything else unchanged."""
+    """'embedded' (the fastest, SmolLM2-135M) or 'embedded:NAME' (a model of
+    configs/embedded_models.yaml, e.g. qwen2.5-0.5b) -> its prepared directory, no download;
+    anything else unchanged."""
     kind, _, name = model.base.partition(":")
     if kind != "embedded":
         return model.base
@@ -44,7 +45,7 @@ def resolve_base(model: ModelConfig) -> str:
         from server.settings import Settings
 
         cache_dir = Settings().cache_dir
-    return str(embedded_model.prepare(cache_dir, name or embedded_model.DEFAULT))
+    return str(embedded_model.prepare(cache_dir, name or embedded_model.FASTEST))
 
 
 def tokenize_rows(

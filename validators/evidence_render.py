@@ -63,8 +63,8 @@ def estimate_tokens(text: str) -> int:
     into single characters); any other character, one per UTF-8 byte (a byte-level token
     never covers less than a byte); a space, none before a letter (" Python" is one token)
     and one elsewhere (" 2006" starts with a lone space). Measured against SmolLM2's
-    tokenizer (tests/unit/validators/test_evidence_budget.py): every name in the synonym
-    and release-year tables on its own, and 1.5-2.2x on whole blocks.
+    and Qwen2.5's tokenizers (tests/unit/validators/test_evidence_budget.py): every name in
+    the synonym and release-year tables on its own, and 1.5-2.2x on whole blocks.
 
     >>> estimate_tokens("Years: 4 of 3 required.")
     14

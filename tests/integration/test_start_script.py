@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from server.settings import Settings
-from tests.stack import VLLM_START_TIMEOUT_S, free_port, tail, wait_http
+from tests.stack import CI_MODEL, VLLM_START_TIMEOUT_S, free_port, tail, wait_http
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -96,6 +96,7 @@ def test_start_script_serves_on_cpu_and_stops_on_sigterm(
         # and the session's torch.compile cache: a cold compile on 2 busy cores took 8+ minutes
         "VLLM_CACHE_ROOT": os.environ.get("VLLM_CACHE_ROOT", str(Path.home() / ".cache" / "vllm")),
         "PROFILE": "cpu",
+        "EMBEDDED_MODEL": CI_MODEL,
         "CPU_KVCACHE_SPACE_GIB": "1",
         "MAX_NUM_SEQS": "2",  # the plan: 1 GiB holds 2.8 sequences of MAX_MODEL_LEN 8192
         "PORT": str(port),

@@ -11,7 +11,6 @@ from server.profiles import available_profiles, choose_profile, profile_path
 from server.settings import ENGINE_FIELDS, PROFILE_GATEWAY_FIELDS
 
 QWEN = load_shape("qwen2.5-7b")
-SMOL = load_shape("smollm2-135m")
 
 
 def test_the_issue_s_profiles_exist() -> None:
@@ -26,9 +25,13 @@ def test_gpu_profile_fits_qwen_7b_on_its_smallest_card(profile: str) -> None:
     assert result.max_concurrent_seqs >= result.engine.max_num_seqs
 
 
-def test_cpu_profile_fits_the_embedded_model() -> None:
-    result = plan_profile(SMOL, "cpu")
+@pytest.mark.parametrize("model", ["smollm2-135m", "qwen2.5-0.5b"])
+def test_cpu_profile_fits_each_embedded_model(model: str) -> None:
+    """fp32 on an AVX2 CPU, the larger KV footprint: SmolLM2 holds 17 full-length sequences in
+    the 6 GiB cache, Qwen2.5-0.5B (2 KV heads) 32; MAX_NUM_SEQS is 16."""
+    result = plan_profile(load_shape(model), "cpu")
     assert result.fits, f"{result.message} -> {result.suggestion}"
+    assert result.max_concurrent_seqs >= result.engine.max_num_seqs
 
 
 def test_16gb_needs_the_4bit_path() -> None:

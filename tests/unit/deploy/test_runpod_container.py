@@ -102,8 +102,12 @@ def test_a_plan_that_cannot_fit_stops_the_start(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_the_plan_is_for_the_embedded_model_that_will_serve(tmp_path: Path) -> None:
-    """EMBEDDED_MODEL=qwen2.5-0.5b plans Qwen's shape, not the default SmolLM2's."""
-    done = run_start(tmp_path, PROFILE="cpu", EMBEDDED_MODEL="qwen2.5-0.5b")
+    """The default (Qwen2.5-0.5B) plans Qwen's shape; EMBEDDED_MODEL=smollm2-135m plans
+    SmolLM2's, not the default's."""
+    small = run_start(tmp_path, PROFILE="cpu", EMBEDDED_MODEL="smollm2-135m")
+    assert small.returncode == 0, small.stdout + small.stderr
+    assert "model embedded smollm2-135m;" in small.stdout and "qwen" not in small.stdout
+    done = run_start(tmp_path, PROFILE="cpu")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "model embedded qwen2.5-0.5b;" in done.stdout
     assert "model qwen2.5-0.5b: 0.63B params on CPU" in done.stdout

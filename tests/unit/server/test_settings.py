@@ -134,7 +134,10 @@ def test_the_embedded_model_sets_the_served_dtype_unless_dtype_does(monkeypatch)
 
     monkeypatch.setattr(embedded_model, "cpu_has_bf16", lambda: True)
     assert Settings(profile="cpu", embedded_model="qwen2.5-0.5b").dtype == "bfloat16"
-    assert Settings(profile="cpu").dtype == "float32", "SmolLM2 stays fp32"
+    assert Settings(profile="cpu").dtype == "bfloat16", "the default is Qwen2.5-0.5B"
+    assert Settings(profile="cpu", embedded_model="smollm2-135m").dtype == "float32", (
+        "SmolLM2: fp32"
+    )
     assert Settings(profile="cpu", embedded_model="qwen2.5-0.5b", dtype="float32").dtype == (
         "float32"
     )

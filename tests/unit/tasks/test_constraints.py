@@ -104,7 +104,9 @@ def compiler():
     from server import embedded_model
     from server.settings import Settings
 
-    tokenizer = AutoTokenizer.from_pretrained(embedded_model.prepare(Settings().cache_dir))
+    tokenizer = AutoTokenizer.from_pretrained(
+        embedded_model.prepare(Settings().cache_dir, embedded_model.FASTEST)
+    )
     info = xgrammar.TokenizerInfo.from_huggingface(
         tokenizer, stop_token_ids=[tokenizer.eos_token_id]
     )

@@ -36,7 +36,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from server import embedded_model
     from server.settings import Settings
 
-    source = embedded_model.model_dir(Settings().cache_dir)
+    source = embedded_model.model_dir(Settings().cache_dir, embedded_model.FASTEST)
     if not embedded_model.is_prepared(source):
         pytest.skip("embedded model not prepared (run `make setup`)")
     import torch

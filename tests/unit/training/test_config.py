@@ -29,9 +29,9 @@ def test_gpu_config_mirrors_the_seed_run():
     assert cfg.model.merge_base == "unsloth/Qwen2.5-7B-Instruct"
 
 
-def test_cpu_config_uses_the_embedded_model_on_the_hf_backend():
+def test_cpu_config_uses_the_fastest_embedded_model_on_the_hf_backend():
     cfg = load_train_config(configs_dir() / "train" / "cpu.yaml", environ={})
-    assert (cfg.model.base, cfg.sft.backend) == ("embedded", "hf")
+    assert (cfg.model.base, cfg.sft.backend) == ("embedded:smollm2-135m", "hf")
 
 
 def test_the_qwen_cpu_config_rehearses_the_gpu_run():
