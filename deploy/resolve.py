@@ -19,8 +19,6 @@ from deploy.profile_fit import min_vram_gib
 from server import embedded_model
 from server.profiles import detect_vram_gib
 
-EMBEDDED_SHAPE = embedded_model.DEFAULT
-
 
 @dataclass
 class Preflight:
@@ -31,7 +29,7 @@ class Preflight:
 def shape_for_model(model: str | None) -> ModelShape | None:
     """The embedded model, a local directory, a known name, or a Hugging Face repo id already in
     the HF cache (so restarts are checked); None when unknown (not downloaded yet)."""
-    for candidate in (model or EMBEDDED_SHAPE, *_hf_cached_dirs(model)):
+    for candidate in (model or embedded_model.DEFAULT, *_hf_cached_dirs(model)):
         try:
             return load_shape(candidate)
         except ValueError:

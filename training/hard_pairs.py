@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from typing import Literal
 
 from training.rank_pairs import Kind, RankPair, _profile, _rules
 from training.synth_docs import YEAR, Candidate, Job, Stint, company, make_job, posting_text
 from training.synth_docs import resume_text as free_text
 from training.synth_vocab import DEGREES, ROLES, Role
+from validators.evidence_terms import word_pattern
 
 STALE_YEARS = 5
 KINDS: tuple[Kind, ...] = (
@@ -130,7 +130,7 @@ def _synonyms(text: str, rng: random.Random) -> str:
     for group in evidence_rules.synonyms:
         canonical, *others = group
         if others and canonical in text:
-            whole = re.compile(rf"(?<![\w.+#-]){re.escape(canonical)}(?![\w+#-])")
+            whole = word_pattern((canonical,), frozenset((canonical,)))  # the reader's boundary
             text = whole.sub(rng.choice(others).replace("\\", "\\\\"), text)
     return text
 

@@ -93,14 +93,16 @@ class Vocabulary:
     def pattern(self, phrase: str) -> re.Pattern[str]:
         """Any spelling of ``phrase`` (or the phrase itself when the table does not know it)."""
         name = self.name_of(phrase)
-        return self.patterns[name] if name else _word_pattern((phrase,), frozenset())
+        return self.patterns[name] if name else word_pattern((phrase,), frozenset())
 
     def known_in(self, text: str) -> list[str]:
         """Display names of the known things ``text`` mentions, in table order."""
         return [name for name, pattern in self.patterns.items() if pattern.search(text)]
 
 
-def _word_pattern(spellings: tuple[str, ...], case_sensitive: frozenset[str]) -> re.Pattern[str]:
+def word_pattern(spellings: tuple[str, ...], case_sensitive: frozenset[str]) -> re.Pattern[str]:
+    """Any of ``spellings`` where it stands as a name of its own, as the evidence reader finds
+    it ("Go" is not in "Google", "Node.js" is not "Node")."""
     parts = []
     for spelling in sorted(spellings, key=len, reverse=True):
         body = re.escape(spelling.strip()).replace(r"\ ", r"\s+")
@@ -121,5 +123,5 @@ def _compiled(
     listed = {alias.casefold() for row in rows for alias in row}
     rows += [(tech,) for tech in techs if tech.casefold() not in listed]
     canonical = {" ".join(alias.casefold().split()): row[0] for row in rows for alias in row}
-    patterns = {row[0]: _word_pattern(row, case_sensitive) for row in rows}
+    patterns = {row[0]: word_pattern(row, case_sensitive) for row in rows}
     return Vocabulary(canonical, patterns)
