@@ -156,6 +156,17 @@ class OpenAIHTTPEngine:
             max_connections=None, max_keepalive_connections=64, keepalive_expiry=UPSTREAM_IDLE_S
         )
         self._client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
+        # Probes never reuse a socket: a kept-alive one can be closed by the engine just as the
+        # probe is sent (the gateway's loop, starved on a busy 2-core host, reads a response late
+        # and so thinks the socket fresher than it is), and one such dropped probe marked the only
+        # upstream down and refused every request until the next probe (CI, stop 24). A probe on
+        # a new connection that is dropped is an engine fault, not a race.
+        self._probe_client = httpx.AsyncClient(
+            timeout=httpx.Timeout(probe_timeout_s, connect=connect_timeout_s),
+            limits=httpx.Limits(max_keepalive_connections=0),
+            headers={"Connection": "close"},
+            transport=transport,
+        )
         self._probes: set[asyncio.Task[None]] = set()  # /health asked after a failed call
 
     async def chat(self, payload: dict[str, Any]) -> Completion:
@@ -299,9 +310,7 @@ class OpenAIHTTPEngine:
 
     async def _probe(self, upstream: Upstream) -> None:
         try:
-            response = await self._client.get(
-                f"{upstream.url}/health", timeout=self._probe_timeout_s
-            )
+            response = await self._probe_client.get(f"{upstream.url}/health")
             ok, why = response.status_code == 200, f"/health answered {response.status_code}"
         except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
             # Connected but slow: a busy engine, not a dead one (see server.upstreams).
@@ -321,3 +330,4 @@ class OpenAIHTTPEngine:
             task.cancel()
         await asyncio.gather(*self._probes, return_exceptions=True)
         await self._client.aclose()
+        await self._probe_client.aclose()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 
 import httpx
 import pytest
@@ -82,3 +84,48 @@ def test_ready_when_any_upstream_is_healthy():
 
     engine, _ = _engine(handler, urls=("http://u1", "http://u2"))
     assert asyncio.run(engine.ready()) is True
+
+
+async def _one_answer_per_connection(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Fault-injecting stub (a real engine closes idle sockets only on its own timer): answer the
+    first request on a connection and promise keep-alive, then close it, unanswered, as soon as a
+    second request arrives on it: the keep-alive race, on demand."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.lower().split(b"\r\n")
+    length = next((int(h.split(b":")[1]) for h in lines if h.startswith(b"content-length:")), 0)
+    await reader.readexactly(length)
+    body = json.dumps(OK_BODY).encode()
+    writer.write(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: keep-alive\r\n"
+        + f"content-length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+        await reader.readuntil(b"\r\n\r\n")
+    writer.close()
+
+
+def test_a_probe_is_never_sent_on_a_socket_the_engine_may_be_closing():
+    """CI, stop 24: a /health probe reused a chat call's kept-alive socket, the engine closed it,
+    and the only upstream was marked down: every request got 503 until the next probe."""
+
+    async def scenario() -> tuple[bool, str]:
+        server = await asyncio.start_server(_one_answer_per_connection, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        engine = OpenAIHTTPEngine(
+            [f"http://127.0.0.1:{port}"], timeout_s=5, connect_timeout_s=1, retry_after_s=1
+        )
+        try:
+            await engine.chat({})  # leaves its socket kept alive in the pool
+            ready = await engine.ready()
+            return ready, engine.pool.upstreams[0].last_error
+        finally:
+            await engine.aclose()
+            server.close()
+            await server.wait_closed()
+
+    ready, error = asyncio.run(scenario())
+    assert ready, error
