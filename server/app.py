@@ -24,7 +24,7 @@ from server.edge import EdgeMiddleware
 from server.engine import EngineClient, EngineHooks, OpenAIHTTPEngine
 from server.errors import GatewayError, install_error_handlers
 from server.metrics import Metrics
-from server.routes import health, match, rank, tasks
+from server.routes import chat, health, match, playground, rank, tasks
 from server.service import TaskService
 from server.settings import Settings
 from tasks.domains import load_domains
@@ -149,7 +149,11 @@ def create_app(settings: Settings, engine: EngineClient | None = None) -> FastAP
     app.include_router(tasks.router)
     app.include_router(match.router)
     app.include_router(rank.router)
-    _guard(app, settings, metrics, {domains[name].path: name for name in domains.names()})
+    app.include_router(chat.router)
+    if settings.playground:
+        app.include_router(playground.router)
+    task_paths = {domains[name].path: name for name in domains.names()}
+    _guard(app, settings, metrics, {**task_paths, "/v1/chat/completions": "chat_completions"})
     return app
 
 

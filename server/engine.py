@@ -23,9 +23,10 @@ a CI run saw six requests in a row refused that way after one failed call.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import httpx
 
@@ -60,8 +61,15 @@ class PromptSize:
 PROMPT_KEYS = ("model", "messages", "add_generation_prompt", "continue_final_message")
 
 
+T = TypeVar("T")
+
+
 class EngineClient(Protocol):
     async def chat(self, payload: dict[str, Any]) -> Completion: ...
+
+    def chat_stream(self, payload: dict[str, Any]) -> AsyncIterator[str | Completion]:
+        """The answer as the engine writes it: text pieces, then the whole as a Completion."""
+        ...
 
     async def ready(self) -> bool: ...
 
@@ -170,13 +178,71 @@ class OpenAIHTTPEngine:
         self._probes: set[asyncio.Task[None]] = set()  # /health asked after a failed call
 
     async def chat(self, payload: dict[str, Any]) -> Completion:
+        _, completion = await self._failover(lambda upstream: self._call(upstream, payload))
+        return completion
+
+    async def chat_stream(self, payload: dict[str, Any]) -> AsyncIterator[str | Completion]:
+        """vLLM's streamed answer: each text piece as it comes, then the whole as a Completion
+        (usage from vLLM's last chunk). Failover as for ``chat`` until the engine has answered
+        200; after that a broken stream is the client's error (its text was already sent on).
+        Closing this generator early (the client left) closes the connection, and vLLM aborts
+        the generation."""
+        body = {**payload, "stream": True, "stream_options": {"include_usage": True}}
+        upstream, response = await self._failover(
+            lambda upstream: self._post(upstream, body, stream=True)
+        )
+        pieces: list[str] = []
+        finish: str | None = None
+        usage: dict[str, Any] = {}
+        upstream.in_flight += 1
+        try:
+            async for line in response.aiter_lines():
+                data = line.removeprefix("data:").strip() if line.startswith("data:") else ""
+                if not data or data == "[DONE]":
+                    continue
+                chunk = json.loads(data)
+                if "error" in chunk:
+                    message = str((chunk["error"] or {}).get("message", chunk["error"]))[:300]
+                    raise UpstreamBadResponse(f"the model server at {upstream.url} {message}")
+                usage = chunk.get("usage") or usage
+                for choice in chunk.get("choices") or []:
+                    text = (choice.get("delta") or {}).get("content") or ""
+                    finish = choice.get("finish_reason") or finish
+                    if text:
+                        pieces.append(text)
+                        yield text
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeout(
+                f"the model server at {upstream.url} stopped streaming ({type(exc).__name__})"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise UpstreamUnavailable(
+                f"the model server at {upstream.url} dropped the stream ({type(exc).__name__})",
+                headers=self._retry_after,
+            ) from exc
+        except (ValueError, AttributeError, TypeError) as exc:
+            error = f"the model server at {upstream.url} sent an unusable stream chunk"
+            raise UpstreamBadResponse(error) from exc
+        finally:
+            upstream.in_flight -= 1
+            await response.aclose()
+        yield Completion(
+            text="".join(pieces),
+            finish_reason=finish,
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+        )
+
+    async def _failover(self, attempt: Callable[[Upstream], Awaitable[T]]) -> tuple[Upstream, T]:
+        """``attempt`` on the least-loaded healthy upstream, then on each other one (see the
+        module's docstring for what is retried and what a failure says of health)."""
         tried: set[str] = set()
         resent = False
         upstream = self.pool.pick(tried)
         while upstream is not None:
             tried.add(upstream.url)
             try:
-                completion = await self._call(upstream, payload)
+                result = await attempt(upstream)
             except _Failed as failed:
                 self._on_error(failed.kind)
                 self.hooks.call(upstream.url, failed.kind)
@@ -194,7 +260,7 @@ class OpenAIHTTPEngine:
                 continue
             self.hooks.call(upstream.url, "ok")
             self.pool.mark(upstream, True)
-            return completion
+            return upstream, result
         raise UpstreamUnavailable("no upstream is configured", headers=self._retry_after)
 
     def _probe_soon(self, upstream: Upstream) -> None:
@@ -204,10 +270,17 @@ class OpenAIHTTPEngine:
         task.add_done_callback(self._probes.discard)
 
     async def _call(self, upstream: Upstream, payload: dict[str, Any]) -> Completion:
+        return self._parse(upstream.url, await self._post(upstream, payload, stream=False))
+
+    async def _post(
+        self, upstream: Upstream, payload: dict[str, Any], *, stream: bool
+    ) -> httpx.Response:
+        """POST the chat body; transport trouble and (streaming) a non-200 become ``_Failed``."""
         url = upstream.url
         upstream.in_flight += 1
         try:
-            response = await self._client.post(f"{url}/v1/chat/completions", json=payload)
+            request = self._client.build_request("POST", f"{url}/v1/chat/completions", json=payload)
+            response = await self._client.send(request, stream=stream)
         except httpx.ConnectTimeout as exc:
             what = "did not accept the connection in time"
             raise self._unavailable(url, "connect_timeout", what) from exc
@@ -226,7 +299,13 @@ class OpenAIHTTPEngine:
             raise self._unavailable(url, "unreachable", what, health="probe", again=True) from exc
         finally:
             upstream.in_flight -= 1
-        return self._parse(url, response)
+        if stream and response.status_code != 200:
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+            self._refuse(url, response)
+        return response
 
     def _unavailable(
         self, url: str, kind: str, what: str, *, health: Verdict = "down", again: bool = False
@@ -237,6 +316,23 @@ class OpenAIHTTPEngine:
         return _Failed(kind, error, retry=True, health=health, again=again)
 
     def _parse(self, url: str, response: httpx.Response) -> Completion:
+        self._refuse(url, response)
+        try:
+            body = response.json()
+            choice = body["choices"][0]
+            usage = body.get("usage") or {}
+            return Completion(
+                text=choice["message"]["content"] or "",
+                finish_reason=choice.get("finish_reason"),
+                prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+            )
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            error = UpstreamBadResponse(f"the model server at {url} sent an unusable body")
+            raise _Failed("bad_body", error, retry=False, health="keep") from exc
+
+    def _refuse(self, url: str, response: httpx.Response) -> None:
+        """Raise ``_Failed`` for any answer but 200, saying what it means for failover."""
         status = response.status_code
         if status >= 500 or status == 429:
             # 429 is the engine shedding load, not dying: try another, health unchanged. 503 is
@@ -259,19 +355,6 @@ class OpenAIHTTPEngine:
                 f"the model server at {url} rejected the request ({status}): {response.text[:300]}"
             )
             raise _Failed(f"http_{status}", error, retry=False, health="keep")
-        try:
-            body = response.json()
-            choice = body["choices"][0]
-            usage = body.get("usage") or {}
-            return Completion(
-                text=choice["message"]["content"] or "",
-                finish_reason=choice.get("finish_reason"),
-                prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                completion_tokens=int(usage.get("completion_tokens", 0)),
-            )
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            error = UpstreamBadResponse(f"the model server at {url} sent an unusable body")
-            raise _Failed("bad_body", error, retry=False, health="keep") from exc
 
     async def prompt_size(self, payload: dict[str, Any]) -> PromptSize | None:
         body = {key: payload[key] for key in PROMPT_KEYS if key in payload}

@@ -76,6 +76,19 @@ class InputTooLong(GatewayError):
     code = "context_length_exceeded"
 
 
+class BadChatRequest(GatewayError):
+    """A /v1/chat/completions request that cannot be mapped to its domain's fields: 400, as
+    OpenAI answers bad input, with the field named in ``param``."""
+
+    status_code = 400
+    type = "invalid_request_error"
+    code = "invalid_request"
+
+
+#: Routes that speak OpenAI's protocol answer bad input with 400 (the task routes use 422).
+OPENAI_PATHS = frozenset({"/v1/chat/completions"})
+
+
 class AnswerInvalid(GatewayError):
     """Strict mode: the final attempt still failed validation; the body carries the report."""
 
@@ -100,7 +113,7 @@ async def _gateway_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
-async def _request_validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [
         {"param": _loc_to_param(err.get("loc", ())), "message": err.get("msg", "invalid")}
@@ -110,7 +123,7 @@ async def _request_validation_error(_: Request, exc: Exception) -> JSONResponse:
     message = "; ".join(f"{p['param']}: {p['message']}" for p in problems) or "invalid request"
     body = error_body(message, "invalid_request_error", "invalid_request", first["param"])
     body["error"]["details"] = problems
-    return JSONResponse(body, status_code=422)
+    return JSONResponse(body, status_code=400 if request.url.path in OPENAI_PATHS else 422)
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:

@@ -17,13 +17,13 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal, cast
 
 from server import sizing
-from server.engine import EngineClient
+from server.engine import Completion, EngineClient
 from server.metrics import Metrics
 from tasks import untrusted
 from tasks.domains import DomainTable
@@ -93,6 +93,42 @@ class MatchOutcome:
     redacted: Redacted | None
     evidence: Evidence
     guard: MatchGuardResult
+
+
+class _Edges:
+    """Streamed pieces trimmed as ``assemble_answer`` trims the whole: the seed first, then the
+    continuation without its leading blanks (all leading whitespace when there is no seed), and
+    whitespace held back until more text follows it, so a trailing run is never sent."""
+
+    def __init__(self, seed: str) -> None:
+        self._leading = " \t" if seed else None  # None: strip all leading whitespace
+        self._started = False
+        self._held = ""
+        self._first = self._take(seed) if seed else ""
+
+    def _take(self, text: str) -> str:
+        body = text.rstrip()
+        if not body:
+            self._held += text
+            return ""
+        out, self._held = self._held + body, text[len(body) :]
+        return out
+
+    def feed(self, piece: str) -> str:
+        if not self._started:
+            piece = piece.lstrip(self._leading)
+            if not piece:
+                return ""
+            self._started = True
+        out = self._take(piece)
+        if self._first:
+            out, self._first = self._first + out, ""
+        return out
+
+    def rest(self) -> str:
+        """The seed, if no text ever followed it (the answer is then the seed alone)."""
+        rest, self._first = self._first, ""
+        return rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,18 +206,7 @@ class TaskService:
         First the prompt is sized against the model's context (server.sizing): what does not
         fit is refused, or cut, before any engine time is spent on it."""
         cfg = self.domains[domain]
-        fitted = await sizing.fit(
-            self.engine,
-            lambda current: build_payload(
-                cfg, current, model=self.model, seed=None, rules=self.rules
-            ),
-            fields,
-            model=self.model,
-            domain=domain,
-            answer_tokens=cfg.sampling.max_tokens,
-            policy=self.input_overflow,
-            params=params,
-        )
+        fitted = await self._fit(domain, fields, params)
         fields = fitted.fields
         flags = [*flags, *fitted.flags]
         context = {name: value for name, value in fields.items() if value}
@@ -246,6 +271,72 @@ class TaskService:
             tuple(flags),
             tuple(history),
         )
+
+    async def _fit(
+        self, domain: str, fields: Mapping[str, str | None], params: Mapping[str, str] | None
+    ) -> sizing.Fitted:
+        cfg = self.domains[domain]
+        return await sizing.fit(
+            self.engine,
+            lambda current: build_payload(
+                cfg, current, model=self.model, seed=None, rules=self.rules
+            ),
+            fields,
+            model=self.model,
+            domain=domain,
+            answer_tokens=cfg.sampling.max_tokens,
+            policy=self.input_overflow,
+            params=params,
+        )
+
+    async def stream(
+        self, domain: str, fields: Mapping[str, str | None], *, seed: int | None = None
+    ) -> AsyncGenerator[str | Outcome, None]:
+        """One attempt, streamed: the answer's text in pieces as the engine writes them, then
+        its Outcome (validated like any other). The pieces joined are exactly the answer
+        (the seed first, the edges trimmed as ``assemble_answer`` trims them). There is no
+        retry: the client has read the first answer by the time it is judged."""
+        screened, flags = self._screen(fields)
+        cfg = self.domains[domain]
+        fitted = await self._fit(domain, screened, None)
+        context = {name: value for name, value in fitted.fields.items() if value}
+        payload = build_payload(
+            cfg,
+            fitted.fields,
+            model=self.model,
+            seed=(random.randrange(2**31) if seed is None else seed) if self.send_seeds else None,
+            rules=self.rules,
+            constrained=self.constrained,
+        )
+        edges = _Edges(cfg.seed or "")
+        completion: Completion | None = None
+        async for piece in self.engine.chat_stream(payload):
+            if isinstance(piece, Completion):
+                completion = piece
+            elif text := edges.feed(piece):
+                yield text
+        if rest := edges.rest():
+            yield rest
+        assert completion is not None, "an engine stream ends with its Completion"
+        text = assemble_answer(cfg, completion.text)
+        result = validate(cfg.validator, text, self.rules, context)
+        for name in result.failed:
+            self.metrics.validation_failures.labels(domain, name).inc()
+        self.metrics.tokens.labels(domain, "prompt").inc(completion.prompt_tokens)
+        self.metrics.tokens.labels(domain, "completion").inc(completion.completion_tokens)
+        self.metrics.attempts.labels(domain).observe(1)
+        attempt = Attempt(
+            1,
+            "first",
+            self.constrained and cfg.constraint != "none",
+            tuple(result.failed),
+            {c.name: c.detail for c in result.checks if not c.ok},
+            completion.completion_tokens,
+        )
+        yield Outcome(
+            text, result, 1, completion.prompt_tokens, completion.completion_tokens,
+            (*flags, *fitted.flags), (attempt,),
+        )  # fmt: skip
 
     async def rank(
         self,

@@ -174,6 +174,11 @@ class Settings(BaseSettings):
         description="At start-up, prove vLLM enforces every domain's constraint (grammar or "
         "JSON schema) before reporting ready.",
     )
+    playground: bool = Field(
+        True,
+        description="Serve GET /playground, a page to try every task in a browser (it calls "
+        "the task routes with the key typed into it). false: the route does not exist.",
+    )
     constrained_decoding: bool = Field(
         True,
         description="Send each domain's grammar / JSON schema with every attempt (vLLM structured "
@@ -203,7 +208,14 @@ class Settings(BaseSettings):
         "auth, for loopback development; set keys before exposing the port.",
     )
     auth_open_paths: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"],
+        default_factory=lambda: [
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/docs",
+            "/openapi.json",
+            "/playground",
+        ],
         description="Paths served without a key when API_KEYS is set: probes and scrapers often "
         "cannot send one. Remove /metrics here to make the scrape authenticate.",
     )

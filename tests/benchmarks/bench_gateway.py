@@ -212,7 +212,10 @@ def instant_stack(gateway_env: dict[str, str]) -> Iterator[tuple[str, str]]:
     stub_url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{stub_url}/health", stub, log_dir / "stub.log", 60)
-        with running_stack(stub_url, gateway_env=gateway_env) as urls:
+        # The stub answers every domain with one fixed text and enforces no constraint, so the
+        # start-up self-check (constraints enforced?) would keep /readyz at 503 for ever.
+        env = {**gateway_env, "SELF_CHECK": "false"}
+        with running_stack(stub_url, gateway_env=env) as urls:
             yield urls
     finally:
         stop_process(stub)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ class FakeEngine:
         self.closed = False
         #: With a context, prompts are sized at a token per 4 characters (None: not sized).
         self.context = context
+        self.piece_chars = 3  # what chat_stream sends at a time
 
     async def chat(self, payload: dict[str, Any]) -> Completion:
         self.payloads.append(payload)
@@ -48,6 +49,14 @@ class FakeEngine:
                 raise reply
             text = reply
         return Completion(text=text, finish_reason="stop", prompt_tokens=10, completion_tokens=5)
+
+    async def chat_stream(self, payload: dict[str, Any]) -> AsyncIterator[str | Completion]:
+        """The scripted reply in pieces of ``piece_chars`` characters, then the whole."""
+        completion = await self.chat(payload)
+        text, size = completion.text, self.piece_chars
+        for start in range(0, len(text), size):
+            yield text[start : start + size]
+        yield completion
 
     async def ready(self) -> bool:
         return self.is_ready

@@ -122,6 +122,17 @@ def test_grpo_and_rank_eval_commands_are_mounted():
     assert "grpo" in result.output and "rank-eval" in result.output
 
 
+def _served(**given):
+    """A whole /v1/rank response around one result (what the typed client validates)."""
+    evidence = {"must_have_met": [], "must_have_missing": [], "nice_to_have_met": [],
+                "nice_to_have_missing": [], "unchecked": [], "years_relevant": None,
+                "years_required": None, "flags": []}  # fmt: skip
+    result = {"candidate_id": "c", "status": "reject", "evidence": evidence, "text": "",
+              "valid": True, "validation": {"ok": True, "checks": [], "failed": []},
+              "attempts": 1, "usage": {}, **given}  # fmt: skip
+    return {"id": "r", "model": "m", "results": [result], "valid": result["valid"], "usage": {}}
+
+
 def test_served_answers_carry_status_flags_and_rewards(rules):
     import httpx
 
@@ -138,9 +149,10 @@ def test_served_answers_carry_status_flags_and_rewards(rules):
             "text": body,
             "valid": False,
             "status": "verify",
-            "flags": [{"kind": "prompt_injection", "pattern": "x"}],
-        }
-        return httpx.Response(200, json={"results": [result]})  # fmt: skip
+            "flags": [{"kind": "prompt_injection", "pattern": "x", "field": "candidate",
+                       "excerpt": "x"}],
+        }  # fmt: skip
+        return httpx.Response(200, json=_served(**result))
 
     ranker = ServedRanker("http://gw", "k1", 5, transport=httpx.MockTransport(gateway))
     pairs = [
@@ -170,7 +182,7 @@ def test_served_summary_separates_the_models_decisions_from_the_guards(rules):
               "status": "reject", "flags": [],
               "overrides": [{"rule": "missing_must_have", "before": "shortlist (0.9)",
                              "after": "reject (0.45)", "reason": "missing: SQL"}]}  # fmt: skip
-    transport = httpx.MockTransport(lambda r: httpx.Response(200, json={"results": [result]}))
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, json=_served(**result)))
     pairs = [
         RankPair("p0", "j", "c", "Analyst. SQL.", "Excel.", "reject", 0.2, "plain", (), "reject")
     ]
