@@ -76,11 +76,19 @@ def _headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-def _wait_s(response: httpx.Response, attempt: int, max_wait_s: float) -> float:
-    """Retry-After (seconds) when the gateway sent it, else exponential from 1 s; capped."""
+def _retry_in(response: httpx.Response, attempt: int, max_retries: int, max_wait_s: float
+              ) -> float | None:  # fmt: skip
+    """Seconds to wait before asking again, or None: answered, or not a "not now", or out of
+    retries. Retry-After when the gateway sent it, else exponential from 1 s; capped."""
+    if response.status_code not in RETRIED or attempt > max_retries:
+        return None
     given = response.headers.get("retry-after", "")
     wait = float(given) if given.replace(".", "", 1).isdigit() else 2.0 ** (attempt - 1)
     return min(wait, max_wait_s)
+
+
+def _payload(body: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    return body if isinstance(body, dict) else body.model_dump(exclude_none=True)
 
 
 def _parsed(response: httpx.Response, model: type[M]) -> M:
@@ -154,13 +162,14 @@ class Client:
 
     def _post(self, path: str, body: BaseModel | dict[str, Any], params: dict[str, Any],
               model: type[M]) -> M:  # fmt: skip
-        payload = body if isinstance(body, dict) else body.model_dump(exclude_none=True)
-        for attempt in range(1, self.max_retries + 2):
-            response = self._http.post(path, json=payload, params=params)
-            if response.status_code not in RETRIED or attempt > self.max_retries:
+        attempt = 0
+        while True:
+            attempt += 1
+            response = self._http.post(path, json=_payload(body), params=params)
+            wait = _retry_in(response, attempt, self.max_retries, self.max_wait_s)
+            if wait is None:
                 return _parsed(response, model)
-            time.sleep(_wait_s(response, attempt, self.max_wait_s))
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            time.sleep(wait)
 
     def resume_guidance(self, resume: str, target_role: str | None = None, *,
                         strict: bool = False, max_attempts: int | None = None,
@@ -263,13 +272,14 @@ class AsyncClient:
 
     async def _post(self, path: str, body: BaseModel | dict[str, Any], params: dict[str, Any],
                     model: type[M]) -> M:  # fmt: skip
-        payload = body if isinstance(body, dict) else body.model_dump(exclude_none=True)
-        for attempt in range(1, self.max_retries + 2):
-            response = await self._http.post(path, json=payload, params=params)
-            if response.status_code not in RETRIED or attempt > self.max_retries:
+        attempt = 0
+        while True:
+            attempt += 1
+            response = await self._http.post(path, json=_payload(body), params=params)
+            wait = _retry_in(response, attempt, self.max_retries, self.max_wait_s)
+            if wait is None:
                 return _parsed(response, model)
-            await asyncio.sleep(_wait_s(response, attempt, self.max_wait_s))
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            await asyncio.sleep(wait)
 
     async def resume_guidance(self, resume: str, target_role: str | None = None, *,
                               strict: bool = False, max_attempts: int | None = None,

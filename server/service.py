@@ -234,20 +234,8 @@ class TaskService:
             completion = await self.engine.chat(payload)
             prompt_tokens += completion.prompt_tokens
             completion_tokens += completion.completion_tokens
-            text = assemble_answer(cfg, completion.text)
-            result = validate(cfg.validator, text, self.rules, context)
-            for name in result.failed:
-                self.metrics.validation_failures.labels(domain, name).inc()
-            history.append(
-                Attempt(
-                    attempt,
-                    mode,
-                    self.constrained and cfg.constraint != "none",
-                    tuple(result.failed),
-                    {c.name: c.detail for c in result.checks if not c.ok},
-                    completion.completion_tokens,
-                )
-            )
+            text, result, judged = self._judge(domain, completion, context, attempt, mode)
+            history.append(judged)
             if best is None or len(result.failed) <= len(best.result.failed):
                 best = Outcome(text, result, attempt, 0, 0)
             if result.ok:
@@ -259,9 +247,7 @@ class TaskService:
                 domain, attempt, budget, mode, ",".join(result.failed),
             )  # fmt: skip
         assert best is not None
-        self.metrics.tokens.labels(domain, "prompt").inc(prompt_tokens)
-        self.metrics.tokens.labels(domain, "completion").inc(completion_tokens)
-        self.metrics.attempts.labels(domain).observe(attempt)
+        self._count(domain, prompt_tokens, completion_tokens, attempt)
         return Outcome(
             best.text,
             best.result,
@@ -271,6 +257,35 @@ class TaskService:
             tuple(flags),
             tuple(history),
         )
+
+    def _judge(
+        self,
+        domain: str,
+        completion: Completion,
+        context: Mapping[str, str],
+        attempt: int,
+        mode: Literal["first", "repair", "reseed"],
+    ) -> tuple[str, ValidationResult, Attempt]:
+        """One attempt's answer, its validation (failed checks counted) and its report line."""
+        cfg = self.domains[domain]
+        text = assemble_answer(cfg, completion.text)
+        result = validate(cfg.validator, text, self.rules, context)
+        for name in result.failed:
+            self.metrics.validation_failures.labels(domain, name).inc()
+        report = Attempt(
+            attempt,
+            mode,
+            self.constrained and cfg.constraint != "none",
+            tuple(result.failed),
+            {c.name: c.detail for c in result.checks if not c.ok},
+            completion.completion_tokens,
+        )
+        return text, result, report
+
+    def _count(self, domain: str, prompt: int, completion: int, attempts: int) -> None:
+        self.metrics.tokens.labels(domain, "prompt").inc(prompt)
+        self.metrics.tokens.labels(domain, "completion").inc(completion)
+        self.metrics.attempts.labels(domain).observe(attempts)
 
     async def _fit(
         self, domain: str, fields: Mapping[str, str | None], params: Mapping[str, str] | None
@@ -318,21 +333,8 @@ class TaskService:
         if rest := edges.rest():
             yield rest
         assert completion is not None, "an engine stream ends with its Completion"
-        text = assemble_answer(cfg, completion.text)
-        result = validate(cfg.validator, text, self.rules, context)
-        for name in result.failed:
-            self.metrics.validation_failures.labels(domain, name).inc()
-        self.metrics.tokens.labels(domain, "prompt").inc(completion.prompt_tokens)
-        self.metrics.tokens.labels(domain, "completion").inc(completion.completion_tokens)
-        self.metrics.attempts.labels(domain).observe(1)
-        attempt = Attempt(
-            1,
-            "first",
-            self.constrained and cfg.constraint != "none",
-            tuple(result.failed),
-            {c.name: c.detail for c in result.checks if not c.ok},
-            completion.completion_tokens,
-        )
+        text, result, attempt = self._judge(domain, completion, context, 1, "first")
+        self._count(domain, completion.prompt_tokens, completion.completion_tokens, 1)
         yield Outcome(
             text, result, 1, completion.prompt_tokens, completion.completion_tokens,
             (*flags, *fitted.flags), (attempt,),

@@ -49,11 +49,10 @@ from server.protocol import (
     ResumeGuidanceResponse,
     TaskResponse,
     _Request,
-    parsed_fields,
 )
 from server.routes import match as match_route
 from server.routes import rank as rank_route
-from server.routes.common import RequestIdDep, ServiceDep, TaskOptions, answer, checked_fields
+from server.routes.common import RequestIdDep, ServiceDep, TaskOptions, answer, task_response
 from server.routes.tasks import ERRORS
 from server.service import Outcome, TaskService
 
@@ -245,7 +244,12 @@ async def chat_completions(
     if body.stream and door.response is not None and isinstance(task, _Request):
         pieces = service.stream(door.domain, task.prompt_fields(), seed=body.seed)
         first = await anext(pieces)  # errors before the first token are plain JSON errors
-        finish = _streamed_report(door.response, service, door.domain, options, rid)
+        response_cls, domain = door.response, door.domain
+
+        def finish(outcome: Outcome) -> TaskAnswer:
+            built = task_response(service, domain, outcome, response_cls, options, rid)
+            return cast(TaskAnswer, built)
+
         events = chunks.stream(first, pieces, finish, include_usage)
     elif body.stream:
         decided = await _answer(door, task, request, service, options, rid,
@@ -262,21 +266,8 @@ async def chat_completions(
     )
 
 
-def _streamed_report(
-    response_cls: type[TaskResponse],
-    service: TaskService,
-    domain: str,
-    options: TaskOptions,
-    rid: str,
-) -> Callable[[Outcome], TaskAnswer]:
-    def report(outcome: Outcome) -> TaskAnswer:
-        built = response_cls(
-            **checked_fields(service, domain, outcome, options, rid),
-            **parsed_fields(response_cls, dict(outcome.result.parsed)),
-        )
-        return cast(TaskAnswer, built)
-
-    return report
+def _sse(data: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(data, ensure_ascii=False).encode() + b"\n\n"
 
 
 class _Chunks:
@@ -296,33 +287,26 @@ class _Chunks:
             usage=decided.usage, hrstack=decided,
         )  # fmt: skip
 
-    def _event(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
-        chunk = {
+    def _chunk(self, choices: list[dict[str, Any]], **extra: Any) -> bytes:
+        return _sse({
             "id": self.id, "object": "chat.completion.chunk", "created": self.created,
-            "model": self.model, "system_fingerprint": self.fingerprint,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+            "model": self.model, "system_fingerprint": self.fingerprint, "choices": choices,
             **extra,
-        }  # fmt: skip
-        return b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n"
+        })  # fmt: skip
+
+    def _event(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+        return self._chunk([choice], **extra)
 
     def _end(self, decided: TaskAnswer, include_usage: bool) -> list[bytes]:
         events = [self._event({}, "stop", hrstack=decided.model_dump(mode="json"))]
         if include_usage:  # OpenAI's usage chunk: no choices, the whole request's tokens
-            events.append(self._usage_event(decided))
+            events.append(self._chunk([], usage=decided.usage.model_dump()))
         return [*events, b"data: [DONE]\n\n"]
-
-    def _usage_event(self, decided: TaskAnswer) -> bytes:
-        chunk = {
-            "id": self.id, "object": "chat.completion.chunk", "created": self.created,
-            "model": self.model, "system_fingerprint": self.fingerprint, "choices": [],
-            "usage": decided.usage.model_dump(),
-        }  # fmt: skip
-        return b"data: " + json.dumps(chunk).encode() + b"\n\n"
 
     def _error(self, exc: GatewayError) -> bytes:
         """A failure after the stream began: OpenAI's clients raise on an event with 'error'."""
-        body = error_body(exc.message, exc.type, exc.code, exc.param)
-        return b"data: " + json.dumps(body).encode() + b"\n\n"
+        return _sse(error_body(exc.message, exc.type, exc.code, exc.param))
 
     async def whole(self, decided: TaskAnswer, include_usage: bool) -> AsyncIterator[bytes]:
         yield self._event({"role": "assistant", "content": _content(decided)})

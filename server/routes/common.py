@@ -141,6 +141,18 @@ async def answer(
     outcome = await service.run(
         domain, body.prompt_fields(), max_attempts=options.max_attempts, seed=options.seed
     )
+    return task_response(service, domain, outcome, response_cls, options, rid)
+
+
+def task_response(
+    service: TaskService,
+    domain: str,
+    outcome: Outcome,
+    response_cls: type[R],
+    options: TaskOptions,
+    rid: str,
+) -> R:
+    """A text domain's response from its outcome (the task route's, and a streamed answer's)."""
     return response_cls(
         **checked_fields(service, domain, outcome, options, rid),
         **parsed_fields(response_cls, dict(outcome.result.parsed)),
