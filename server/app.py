@@ -16,9 +16,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 
+from server import tracing
 from server.admission import Admission
-from server.audit.log import AuditLog
+from server.audit.sinks import open_audit
 from server.auth import ApiKeys, document_security
 from server.edge import EdgeMiddleware
 from server.engine import EngineClient, EngineHooks, OpenAIHTTPEngine
@@ -103,8 +105,14 @@ def _engine(settings: Settings, metrics: Metrics) -> OpenAIHTTPEngine:
     )
 
 
-def create_app(settings: Settings, engine: EngineClient | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    engine: EngineClient | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    """The gateway. ``tracer_provider`` overrides the one OTLP_ENDPOINT would make (tests)."""
     metrics = Metrics()
+    provider = tracer_provider or tracing.provider_for(settings)
     domains = load_domains(settings.domains_file)
     rules = load_rules(settings.validators_file)
     redactor = Redactor(settings.redact_categories, rules.rank.protected_terms)
@@ -119,9 +127,9 @@ def create_app(settings: Settings, engine: EngineClient | None = None) -> FastAP
             neutralize_injection=settings.neutralize_injection, redactor=redactor,
             send_seeds=settings.sends_seeds(), input_overflow=settings.input_overflow,
             constrained=settings.constrained_decoding,
+            tracer=tracing.tracer_for(provider, client),
         )  # fmt: skip
-        path = settings.audit_log_path
-        app.state.audit = AuditLog(path, max_bytes=settings.audit_max_bytes) if path else None
+        app.state.audit = await open_audit(settings)
         background = [
             asyncio.create_task(_watch_engine(app)),
             asyncio.create_task(_probe_upstreams(client, settings.health_check_interval_s)),
@@ -132,7 +140,9 @@ def create_app(settings: Settings, engine: EngineClient | None = None) -> FastAP
             await _stop(background)
             await client.aclose()
             if app.state.audit is not None:
-                app.state.audit.close()
+                await app.state.audit.aclose()
+            if provider is not None and tracer_provider is None:
+                provider.shutdown()  # flushes the spans still queued for export
 
     app = FastAPI(
         title="hrstack",
@@ -152,6 +162,7 @@ def create_app(settings: Settings, engine: EngineClient | None = None) -> FastAP
     app.include_router(chat.router)
     if settings.playground:
         app.include_router(playground.router)
+    tracing.instrument_app(app, provider)
     task_paths = {domains[name].path: name for name in domains.names()}
     _guard(app, settings, metrics, {**task_paths, "/v1/chat/completions": "chat_completions"})
     return app

@@ -22,8 +22,18 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
 }
 
 
+#: The caller of a gateway that has no keys configured.
+ANONYMOUS = "anonymous"
+
+
 def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+
+
+def caller_id(key: str | None) -> str:
+    """A stable, non-secret name for whoever holds ``key``, for the audit trail and the logs:
+    a prefix of its SHA-256 (keys are >= 16 random characters, so it cannot be reversed)."""
+    return ANONYMOUS if key is None else "key:" + _digest(key).hex()[:16]
 
 
 class ApiKeys:

@@ -31,8 +31,12 @@ def serve(
     upstream: Annotated[
         list[str] | None, typer.Option(help="vLLM URL to use instead of launching one (repeat).")
     ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="text or json (LOG_FORMAT).", show_default=False)
+    ] = None,
 ) -> None:
     """Start vLLM and the gateway; Ctrl-C stops both."""
+    from server import logs
     from server.launcher import run_stack
     from server.settings import Settings
 
@@ -41,12 +45,10 @@ def serve(
         "port": port,
         "profile": profile,
         "upstream_urls": upstream,
+        "log_format": log_format,
     }
     settings = Settings(**{k: v for k, v in overrides.items() if v})
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per upstream call is noise
+    logs.configure(settings.log_format, settings.log_level)
     raise typer.Exit(run_stack(settings))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import time
 import uuid
@@ -21,14 +22,27 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server import logs
 from server.admission import Admission, Rejection
-from server.auth import ApiKeys, presented_key
+from server.auth import ApiKeys, caller_id, presented_key
 from server.errors import error_body
-from server.metrics import Metrics
+from server.metrics import Metrics, status_class
 
+log = logging.getLogger("hrstack.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 #: nginx's code for "client closed request": recorded in metrics, never sent.
 CLIENT_CLOSED = 499
+
+
+def _log_request(level: int, scope: Scope, status: int, started: float) -> None:
+    """The request's one access line (uvicorn's own access log is off)."""
+    if not log.isEnabledFor(level):
+        return
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    method, path = scope["method"], scope["path"]
+    log.log(level, "%s %s %d %.1f ms", method, path, status, duration_ms,
+            extra={"method": method, "path": path, "status": status,
+                   "duration_ms": duration_ms})  # fmt: skip
 
 
 class _Exchange:
@@ -144,10 +158,17 @@ class EdgeMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         exchange = _Exchange(send, request_id)
         domain = self.task_paths.get(scope["path"])
-        if domain is None:
-            await self._guarded(scope, receive, exchange, admit=False)
-            return
+        # This coroutine runs in the server's task for this request: what is set here is the
+        # request's log context, copied into the route's task below (server/logs.py).
+        logs.request_id.set(request_id)
+        logs.domain.set(domain)
         started = time.perf_counter()
+        if domain is None:
+            try:
+                await self._guarded(scope, receive, exchange, admit=False)
+            finally:
+                _log_request(logging.DEBUG, scope, exchange.status, started)
+            return
         self.metrics.in_flight.inc()
         try:
             await self._guarded(scope, receive, exchange, admit=scope["method"] == "POST")
@@ -155,20 +176,25 @@ class EdgeMiddleware:
             exchange.status = 500  # the outermost handler answers it (errors._unexpected_error)
             raise
         finally:
+            elapsed = time.perf_counter() - started
             self.metrics.in_flight.dec()
-            self.metrics.latency.labels(domain).observe(time.perf_counter() - started)
+            self.metrics.latency.labels(domain, status_class(exchange.status)).observe(elapsed)
             self.metrics.requests.labels(domain, str(exchange.status)).inc()
+            _log_request(logging.INFO, scope, exchange.status, started)
 
     async def _guarded(
         self, scope: Scope, receive: Receive, send: _Exchange, *, admit: bool
     ) -> None:
         headers = _headers(scope)
-        if self.keys.required(scope["path"]) and not self.keys.allows(presented_key(headers)):
+        key = presented_key(headers)
+        if self.keys.required(scope["path"]) and not self.keys.allows(key):
             self.metrics.auth_failures.inc()
             message = "missing or unknown API key; send 'Authorization: Bearer <key>'"
             await _send_error(scope, send, 401, "invalid_api_key", message,
                               **{"WWW-Authenticate": "Bearer"})  # fmt: skip
             return
+        scope["state"]["caller"] = caller = caller_id(key if self.keys.enabled else None)
+        logs.caller.set(caller)
         try:
             body = await self._body(scope, receive, send, headers)
         except _ClientGone:

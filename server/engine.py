@@ -30,6 +30,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import httpx
 
+from server import logs
 from server.errors import (
     GatewayError,
     InputTooLong,
@@ -164,6 +165,8 @@ class OpenAIHTTPEngine:
             max_connections=None, max_keepalive_connections=64, keepalive_expiry=UPSTREAM_IDLE_S
         )
         self._client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
+        #: Public for tracing's httpx instrumentation (server/tracing.py).
+        self.http_client = self._client
         # Probes never reuse a socket: a kept-alive one can be closed by the engine just as the
         # probe is sent (the gateway's loop, starved on a busy 2-core host, reads a response late
         # and so thinks the socket fresher than it is), and one such dropped probe marked the only
@@ -277,9 +280,16 @@ class OpenAIHTTPEngine:
     ) -> httpx.Response:
         """POST the chat body; transport trouble and (streaming) a non-200 become ``_Failed``."""
         url = upstream.url
+        logs.upstream.set(url)
+        # vLLM takes X-Request-Id as its request id (logged with --enable-log-requests), so one
+        # id follows a request from the client through the gateway into the engine.
+        rid = logs.request_id.get()
+        headers = {"X-Request-Id": rid} if rid else None
         upstream.in_flight += 1
         try:
-            request = self._client.build_request("POST", f"{url}/v1/chat/completions", json=payload)
+            request = self._client.build_request(
+                "POST", f"{url}/v1/chat/completions", json=payload, headers=headers
+            )
             response = await self._client.send(request, stream=stream)
         except httpx.ConnectTimeout as exc:
             what = "did not accept the connection in time"

@@ -62,6 +62,10 @@ def vllm_command(settings: Settings, model: str) -> list[str]:
         # Compact JSON under the rank schema: with free whitespace the small model spent its
         # token budget on newlines and truncated JSON mid-object.
         "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}',
+        # One line per request with the id the gateway forwards (X-Request-Id): a request can
+        # be followed from the gateway's log into vLLM's. At INFO vLLM logs the sampling
+        # parameters only; --max-log-len 0 keeps candidate text out even at DEBUG.
+        "--enable-log-requests", "--max-log-len", "0",
     ]  # fmt: skip
     for field, flag in ENGINE_FLAGS.items():
         value = getattr(settings, field)
@@ -181,6 +185,10 @@ def uvicorn_config(settings: Settings, app: FastAPI | None = None) -> uvicorn.Co
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # Logging is set up by server.logs.configure (text or JSON, request context); uvicorn
+        # adds no handlers of its own, and the edge writes the access line.
+        log_config=None,
+        access_log=False,
         timeout_keep_alive=settings.keep_alive_timeout_s,
     )
 

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal, cast
 
-from server import sizing
+from opentelemetry import trace
+
+from server import logs, sizing
 from server.engine import Completion, EngineClient
 from server.metrics import Metrics
 from tasks import untrusted
@@ -153,8 +155,11 @@ class TaskService:
         send_seeds: bool = True,
         input_overflow: sizing.Policy = "refuse",
         constrained: bool = True,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self.engine = engine
+        #: Spans per attempt and per validator run; the no-op tracer unless tracing is on.
+        self.tracer = tracer or trace.NoOpTracer()
         self.domains = domains
         self.rules = rules
         self.metrics = metrics
@@ -231,21 +236,30 @@ class TaskService:
                 constrained=self.constrained,
                 repair=repair if mode == "repair" else None,
             )
-            completion = await self.engine.chat(payload)
-            prompt_tokens += completion.prompt_tokens
-            completion_tokens += completion.completion_tokens
-            text, result, judged = self._judge(domain, completion, context, attempt, mode)
+            logs.attempt.set(attempt)
+            with self.tracer.start_as_current_span("hrstack.attempt") as span:
+                span.set_attribute("hrstack.domain", domain)
+                span.set_attribute("hrstack.attempt", attempt)
+                span.set_attribute("hrstack.mode", mode)
+                completion = await self.engine.chat(payload)
+                prompt_tokens += completion.prompt_tokens
+                completion_tokens += completion.completion_tokens
+                text, result, judged = self._judge(domain, completion, context, attempt, mode)
+                span.set_attribute("hrstack.valid", result.ok)
+                span.set_attribute("hrstack.failed_checks", list(result.failed))
             history.append(judged)
             if best is None or len(result.failed) <= len(best.result.failed):
                 best = Outcome(text, result, attempt, 0, 0)
+            log.info(
+                "%s attempt %d/%d (%s) %s%s",
+                domain, attempt, budget, mode, "valid" if result.ok else "failed: ",
+                ",".join(result.failed),
+                extra={"mode": mode, "failed": ",".join(result.failed) or None},
+            )  # fmt: skip
             if result.ok:
                 break
             if cfg.retry == "repair":
                 repair = Repair(text, result)
-            log.info(
-                "%s attempt %d/%d (%s) failed: %s",
-                domain, attempt, budget, mode, ",".join(result.failed),
-            )  # fmt: skip
         assert best is not None
         self._count(domain, prompt_tokens, completion_tokens, attempt)
         return Outcome(
@@ -269,7 +283,10 @@ class TaskService:
         """One attempt's answer, its validation (failed checks counted) and its report line."""
         cfg = self.domains[domain]
         text = assemble_answer(cfg, completion.text)
-        result = validate(cfg.validator, text, self.rules, context)
+        with self.tracer.start_as_current_span("hrstack.validate") as span:
+            span.set_attribute("hrstack.validator", cfg.validator)
+            result = validate(cfg.validator, text, self.rules, context)
+            span.set_attribute("hrstack.failed_checks", list(result.failed))
         for name in result.failed:
             self.metrics.validation_failures.labels(domain, name).inc()
         report = Attempt(

@@ -26,7 +26,7 @@ from tasks.redaction import REDACTION_CATEGORIES
 from validators.config import configs_dir
 
 #: Fields that hold secrets: read from the environment (or arguments) only, never from YAML.
-SECRET_FIELDS = frozenset({"api_keys"})
+SECRET_FIELDS = frozenset({"api_keys", "audit_dsn"})
 #: Shortest API key accepted: a short key can be guessed faster than it can be rotated.
 MIN_API_KEY_CHARS = 16
 #: Engine fields a profile may set; ``None`` on the model means "the profile decides".
@@ -193,6 +193,17 @@ class Settings(BaseSettings):
         description="Validator thresholds.",
     )
     log_level: str = Field("info", description="Log level for the gateway and launcher.")
+    otlp_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP collector (http://collector:4318) to send traces to: a span per "
+        "request, per attempt, per validator run and per call to vLLM. Unset: tracing is off.",
+    )
+    otel_service_name: str = Field("hrstack", description="service.name of the traces.")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="text, or json: one object a line with request_id, domain, caller, attempt, "
+        "upstream, status and duration_ms on every line about a request.",
+    )
 
     input_overflow: Literal["refuse", "truncate"] = Field(
         "refuse",
@@ -284,6 +295,18 @@ class Settings(BaseSettings):
     audit_max_bytes: int = Field(
         64 * 1024 * 1024, ge=4096, description="Rotate the audit log when it grows past this."
     )
+    audit_dsn: SecretStr | None = Field(
+        None,
+        description="PostgreSQL connection string (postgresql://user:pass@host/db); when set, "
+        "decisions go to the shared table hrstack_audit instead of AUDIT_LOG_PATH, committed "
+        "before the response. Every replica may point here. Environment only (it holds a "
+        "password).",
+    )
+    audit_writer: str | None = Field(
+        None,
+        description="This gateway's hash-chain id in the audit trail (default: host name + "
+        "random; a file log continues the chain it finds).",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -316,7 +339,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"upstream URL {url!r} must start with http:// or https://")
         return [url.rstrip("/") for url in urls]
 
-    @field_validator("audit_log_path", mode="before")
+    @field_validator("audit_log_path", "audit_dsn", mode="before")
     @classmethod
     def _off_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and value.strip().lower() in ("", "none", "off"):

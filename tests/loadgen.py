@@ -69,8 +69,11 @@ async def run_load(
     workers: int,
     duration_s: float,
     prefix: str,
+    stop_on_error: bool = False,
 ) -> list[Shot]:
-    """``workers`` closed loops for ``duration_s``; worker i sends requests i, i + workers, ..."""
+    """``workers`` closed loops for ``duration_s``; worker i sends requests i, i + workers, ...
+    With ``stop_on_error`` a worker stops at its first transport error (a gateway killed on
+    purpose) instead of spinning on refused connections."""
     shots: list[Shot] = []
     loop = asyncio.get_running_loop()
     deadline = loop.time() + duration_s
@@ -81,6 +84,8 @@ async def run_load(
             rid = f"{prefix}-{n}"
             shot = await _shoot(client, *request(rid, n), rid)
             shots.append(shot)
+            if shot.status is None and stop_on_error:
+                return
             n += workers
             if shot.retry_after_s:
                 await asyncio.sleep(shot.retry_after_s)

@@ -3,7 +3,8 @@
 hrstack audit impact --log runs/audit/rank.jsonl --demographics people.csv --by gender \\
     --by race --by gender+race          # selection rates, impact ratios, four-fifths flags
 hrstack audit impact ... --domain match  # the same for /v1/match's interview recommendations
-hrstack audit verify --log runs/audit/rank.jsonl   # lines, files, torn tail
+hrstack audit verify --log runs/audit/rank.jsonl   # every hash chain; exit 1 if one breaks
+hrstack audit verify --dsn postgresql://...        # the same for the shared PostgreSQL table
 """
 
 from __future__ import annotations
@@ -11,20 +12,35 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from server.audit.chain import verify
 from server.audit.impact import ImpactReport, decisions_from, impact
-from server.audit.log import read_records, rotated_files
+from server.audit.log import rotated_files
+from server.audit.sinks import stored_records
 
 app = typer.Typer(help="The decision audit log (rank and match).", no_args_is_help=True)
 #: --domain's names: the route's, as users know them.
 DOMAIN_NAMES = {"rank": "rank", "match": "job_resume_match"}
-LogOption = Annotated[Path, typer.Option("--log", help="The audit log (AUDIT_LOG_PATH).")]
+LogOption = Annotated[
+    Path | None, typer.Option("--log", help="The audit log file (AUDIT_LOG_PATH).")
+]
+DsnOption = Annotated[
+    str | None,
+    typer.Option("--dsn", envvar="AUDIT_DSN", help="The audit database (AUDIT_DSN)."),
+]
+
+
+def _records(log: Path | None, dsn: str | None) -> Iterator[dict[str, Any]]:
+    if (log is None) == (dsn is None):
+        raise typer.BadParameter("give exactly one of --log (a file) or --dsn (PostgreSQL)")
+    return stored_records(log, dsn)
 
 
 def load_demographics(path: Path, key: str) -> dict[str, dict[str, str]]:
@@ -52,7 +68,6 @@ def _table(report: ImpactReport) -> Table:
 
 @app.command("impact")
 def impact_command(
-    log: LogOption,
     demographics: Annotated[Path, typer.Option(help="CSV with a candidate id column.")],
     by: Annotated[list[str], typer.Option(help="Column to group by; a+b for intersections.")],
     key: Annotated[str, typer.Option(help="The id column of the CSV.")] = "candidate_id",
@@ -64,6 +79,8 @@ def impact_command(
         str,
         typer.Option(help="rank (selected = shortlist) or match (selected = interview)."),
     ] = "rank",
+    log: LogOption = None,
+    dsn: DsnOption = None,
 ) -> None:
     """Selection rates and impact ratios by group; ratios under 0.8 are flagged."""
     if domain not in DOMAIN_NAMES:
@@ -71,7 +88,7 @@ def impact_command(
         raise typer.BadParameter(f"--domain must be one of {names}, not {domain!r}")
     people = load_demographics(demographics, key)
     decisions = decisions_from(
-        read_records(log), job_hash=job_hash, valid_only=valid_only, domain=DOMAIN_NAMES[domain]
+        _records(log, dsn), job_hash=job_hash, valid_only=valid_only, domain=DOMAIN_NAMES[domain]
     )
     reports = [impact(decisions, people, column, min_group=min_group) for column in by]
     if as_json:
@@ -85,17 +102,25 @@ def impact_command(
 
 
 @app.command("verify")
-def verify_command(log: LogOption) -> None:
-    """Count records per file; fail if a line is not JSON."""
-    files = [*rotated_files(log), log]
-    total = sum(1 for _ in read_records(log))
-    torn = log.with_name(log.name + ".torn")
-    typer.echo(
-        json.dumps(
-            {
-                "records": total,
-                "files": [str(f) for f in files if f.exists()],
-                "torn_fragments": torn.read_bytes().count(b"\n") if torn.exists() else 0,
-            }
-        )
-    )
+def verify_command(log: LogOption = None, dsn: DsnOption = None) -> None:
+    """Check every writer's hash chain: a deleted, reordered or edited record is named (exit 1).
+    Prints each chain's head; keep them to detect a cut-off tail later."""
+    try:
+        result = verify(_records(log, dsn))
+    except ValueError as exc:  # a line that is not JSON
+        typer.echo(json.dumps({"ok": False, "problems": [str(exc)]}))
+        raise typer.Exit(1) from exc
+    report: dict[str, Any] = {
+        "ok": result.ok,
+        "records": result.records,
+        "unchained_v1_records": result.unchained,
+        "chains": {w: dataclasses.asdict(head) for w, head in result.chains.items()},
+        "problems": [dataclasses.asdict(p) for p in result.problems],
+    }
+    if log is not None:
+        torn = log.with_name(log.name + ".torn")
+        report["files"] = [str(f) for f in [*rotated_files(log), log] if f.exists()]
+        report["torn_fragments"] = torn.read_bytes().count(b"\n") if torn.exists() else 0
+    typer.echo(json.dumps(report, indent=2))
+    if not result.ok:
+        raise typer.Exit(1)

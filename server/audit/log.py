@@ -11,8 +11,10 @@ fsynced before the response is sent, so an answered decision is on disk. Crash s
 * rotation renames the full file to ``<stem>.<NNNNNN><suffix>`` under the same lock that guards
   writes, between whole lines, then fsyncs the directory: every line is in exactly one file.
 
-One gateway process per file: the lock is a thread lock. Run replicas with their own
-``AUDIT_LOG_PATH``; ``read_records`` reads the rotated files and the live one in order.
+One gateway process per file: the lock is a thread lock, and the file is one writer's hash
+chain (server/audit/chain.py), continued across restarts and rotations from the last record.
+Run replicas with their own ``AUDIT_LOG_PATH``, or share PostgreSQL (``AUDIT_DSN``,
+server/audit/postgres.py); ``read_records`` reads the rotated files and the live one in order.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from server.audit.chain import Chain, canonical
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +77,42 @@ def _repair_torn_tail(path: Path) -> int:
     return len(data) - keep
 
 
+def _last_line(file: Path, block: int = 1 << 16) -> bytes | None:
+    """The last complete line of ``file`` (read backwards, so a 64 MB log costs one block)."""
+    with open(file, "rb") as f:
+        end = f.seek(0, os.SEEK_END)
+        tail = b""
+        while end > 0:
+            start = max(0, end - block)
+            f.seek(start)
+            tail = f.read(end - start) + tail
+            end = start
+            lines = tail.rstrip(b"\n").rsplit(b"\n", 1)
+            if len(lines) == 2 or end == 0:
+                return lines[-1] if lines[-1] else None
+    return None
+
+
+def last_record(path: Path) -> dict[str, Any] | None:
+    """The newest record of the log (the live file, else the newest rotated one)."""
+    for file in reversed([*rotated_files(path), path]):
+        if file.exists() and (line := _last_line(file)) is not None:
+            record: dict[str, Any] = json.loads(line)
+            return record
+    return None
+
+
 class AuditLog:
-    def __init__(self, path: Path, *, max_bytes: int = 64 * 1024 * 1024) -> None:
+    """The file sink: one gateway's chained, fsynced JSONL log."""
+
+    def __init__(
+        self, path: Path, *, max_bytes: int = 64 * 1024 * 1024, writer: str | None = None
+    ) -> None:
         self.path = path
         self.max_bytes = max_bytes
         path.parent.mkdir(parents=True, exist_ok=True)
         _repair_torn_tail(path)
+        self.chain = Chain.resume(last_record(path), writer)
         self._lock = threading.Lock()
         self._fd = self._open()
 
@@ -88,9 +122,11 @@ class AuditLog:
         return fd
 
     def append(self, records: Sequence[Mapping[str, Any]]) -> None:
-        """Write ``records`` as lines and fsync; blocking (call through ``append_async``)."""
-        data = b"".join(_line(record) for record in records)
+        """Seal ``records`` into the chain, write them as lines and fsync; blocking (call
+        through ``append_async``). The chain advances only once the lines are durable."""
         with self._lock:
+            sealed = self.chain.seal(records)
+            data = b"".join(canonical(record) + b"\n" for record in sealed)
             start = os.fstat(self._fd).st_size
             try:
                 view = memoryview(data)
@@ -100,6 +136,7 @@ class AuditLog:
             except OSError as exc:
                 os.ftruncate(self._fd, start)
                 raise AuditWriteError(exc.errno, f"audit log {self.path}: {exc.strerror}") from exc
+            self.chain.advance(sealed)
             if start + len(data) >= self.max_bytes:
                 self._rotate()
 
@@ -123,10 +160,8 @@ class AuditLog:
                 os.close(self._fd)
                 self._fd = -1
 
-
-def _line(record: Mapping[str, Any]) -> bytes:
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return text.encode("utf-8") + b"\n"
+    async def aclose(self) -> None:
+        self.close()
 
 
 def read_records(path: Path) -> Iterator[dict[str, Any]]:

@@ -7,7 +7,9 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 
-from server.audit.log import AuditLog, AuditWriteError
+from server.audit.log import AuditWriteError
+from server.audit.sinks import AuditSink
+from server.auth import ANONYMOUS
 from server.errors import AnswerInvalid, AuditUnavailable
 from server.protocol import (
     AttemptReport,
@@ -217,12 +219,14 @@ async def append_audit(
     request: Request, service: TaskService, records: list[dict[str, Any]]
 ) -> None:
     """Append and fsync the decisions before they are answered; if that fails the request is
-    refused (503) instead: no answered decision goes unrecorded."""
-    audit: AuditLog | None = request.app.state.audit
+    refused (503) instead: no answered decision goes unrecorded. Each record names the caller
+    (an id derived from the API key, never the key; edge.py)."""
+    audit: AuditSink | None = request.app.state.audit
     if audit is None:
         return
+    caller = getattr(request.state, "caller", ANONYMOUS)
     try:
-        await audit.append_async(records)
+        await audit.append_async([{**record, "caller": caller} for record in records])
     except AuditWriteError as exc:
         service.metrics.audit_failures.inc()
         raise AuditUnavailable(

@@ -200,9 +200,8 @@ class Runner:
 
 
 @contextmanager
-def instant_stack(gateway_env: dict[str, str]) -> Iterator[tuple[str, str]]:
-    """The instant-answer test double and a gateway in front of it."""
-    log_dir = Path(tempfile.mkdtemp(prefix="hrstack-instant-"))
+def instant_upstream(log_dir: Path) -> Iterator[str]:
+    """The instant-answer test double (tests/benchmarks/instant_upstream.py); its URL."""
     port = free_port()
     stub = subprocess.Popen(
         [sys.executable, "-m", "tests.benchmarks.instant_upstream", "--port", str(port)],
@@ -212,13 +211,20 @@ def instant_stack(gateway_env: dict[str, str]) -> Iterator[tuple[str, str]]:
     stub_url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{stub_url}/health", stub, log_dir / "stub.log", 60)
+        yield stub_url
+    finally:
+        stop_process(stub)
+
+
+@contextmanager
+def instant_stack(gateway_env: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """The instant-answer test double and a gateway in front of it."""
+    with instant_upstream(Path(tempfile.mkdtemp(prefix="hrstack-instant-"))) as stub_url:
         # The stub answers every domain with one fixed text and enforces no constraint, so the
         # start-up self-check (constraints enforced?) would keep /readyz at 503 for ever.
         env = {**gateway_env, "SELF_CHECK": "false"}
         with running_stack(stub_url, gateway_env=env) as urls:
             yield urls
-    finally:
-        stop_process(stub)
 
 
 async def instant_overhead(

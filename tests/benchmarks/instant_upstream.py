@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 ANSWER = (
     " Quantify results in every role, for example the 40% faster monthly reporting.\n"
@@ -42,6 +42,12 @@ def create_app() -> FastAPI:
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {}
+
+    @app.post("/v1/traces")
+    async def traces(request: Request) -> Response:
+        """An OTLP/HTTP collector that keeps nothing: bench_observability's trace sink."""
+        await request.body()
+        return Response(status_code=200)
 
     @app.post("/v1/chat/completions")
     async def chat(body: dict[str, Any]) -> dict[str, Any]:

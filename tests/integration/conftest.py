@@ -128,6 +128,7 @@ def gateway(
         "API_KEYS": API_KEY,
         "AUDIT_LOG_PATH": str(audit_path),
         "UPSTREAM_CONNECT_TIMEOUT_S": "30",
+        "LOG_FORMAT": "json",  # what test_gateway's request-id test reads
     }
     proc = start_gateway(f"http://127.0.0.1:{ports.vllm}", ports.gateway, log_path, env)
     url = f"http://127.0.0.1:{ports.gateway}"

@@ -98,3 +98,31 @@ def test_bad_input_on_the_live_stack_is_422_and_the_stack_keeps_serving(client):
     response = client.post("/v1/match", json={"job_description": JD, "resume": "x" * 20_001})
     assert response.status_code == 422 and response.json()["error"]["param"] == "body.resume"
     assert client.get("/readyz").status_code == 200
+
+
+def test_one_request_id_from_the_client_through_the_gateway_into_vllm(gateway, vllm_server, client):
+    """The gateway logs JSON (LOG_FORMAT=json) with the request's context on every line, and
+    forwards the id to vLLM (X-Request-Id), whose request log names it."""
+    import json
+    import time
+    import uuid
+
+    from server.auth import caller_id
+    from tests.integration.conftest import API_KEY
+
+    rid = f"trace-{uuid.uuid4().hex[:12]}"
+    response = client.post("/v1/ats-keywords", json=ENDPOINTS["/v1/ats-keywords"],
+                           headers={"X-Request-ID": rid})  # fmt: skip
+    assert response.status_code == 200 and response.headers["x-request-id"] == rid
+    time.sleep(0.5)  # the access line is written as the response completes
+    lines = [json.loads(line) for line in gateway.log_path.read_text().splitlines()
+             if line.startswith("{") and rid in line]  # fmt: skip
+    access = [e for e in lines if e["logger"] == "hrstack.access"]
+    assert len(access) == 1, lines
+    assert access[0] | {"duration_ms": 0} == access[0] | {
+        "request_id": rid, "domain": "ats_keywords", "caller": caller_id(API_KEY),
+        "status": 200, "path": "/v1/ats-keywords", "method": "POST", "duration_ms": 0,
+    }  # fmt: skip
+    attempts = [e for e in lines if "attempt" in e and e["logger"] == "server.service"]
+    assert attempts and all(e["upstream"] == vllm_server.url for e in attempts), lines
+    assert rid in vllm_server.log_path.read_text(errors="replace"), "vLLM never saw the id"

@@ -95,3 +95,28 @@ def test_the_parser_catches_a_wrong_name() -> None:
     )
     assert metric_names(expr) == {"vllm:gpu_cache_usage_perc"}
     assert "vllm:gpu_cache_usage_perc" not in vllm_series()  # the pre-v1 name
+
+
+def test_latency_panels_read_answers_only() -> None:
+    """A 429 storm is fast: mixed into the histogram it would lower the p99 under overload."""
+    latency = [e for e in exprs() if "hrstack_request_latency_seconds" in e]
+    assert latency
+    for expr in latency:
+        assert 'status_class="2xx"' in expr, expr
+
+
+def test_prometheus_scrapes_the_gateway_and_vllm_at_their_default_ports() -> None:
+    import yaml
+
+    from server.settings import Settings
+
+    config = yaml.safe_load((DASHBOARD.parents[1] / "prometheus" / "prometheus.yml").read_text())
+    targets = {
+        job["job_name"]: [t for group in job["static_configs"] for t in group["targets"]]
+        for job in config["scrape_configs"]
+    }
+    fields = Settings.model_fields
+    assert targets == {
+        "hrstack-gateway": [f"127.0.0.1:{fields['port'].default}"],
+        "vllm": [f"127.0.0.1:{fields['engine_port'].default}"],
+    }

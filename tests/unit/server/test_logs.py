@@ -1,0 +1,104 @@
+"""Request-scoped logs: JSON lines with the request's context, and the id forwarded to vLLM."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from server import logs
+from server.auth import caller_id
+from server.engine import OpenAIHTTPEngine
+from tests.unit.server import answers as A
+from tests.unit.server.conftest import FakeEngine
+
+KEY = "unit-test-key-0123456789"
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stream = io.StringIO()
+    logs.configure("json", "info", stream=stream)
+    yield stream
+    root.handlers[:], _ = saved
+    root.setLevel(saved[1])
+
+
+def _entries(stream: io.StringIO) -> list[dict]:
+    logs.flush()  # the listener thread writes them
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_every_line_about_a_request_carries_its_context(make_client, captured) -> None:
+    invalid, valid = A.RESUME_DEGENERATE, A.RESUME_OK
+    client = make_client(FakeEngine([invalid, valid]), api_keys=[KEY])
+    response = client.post(
+        "/v1/resume-guidance",
+        json={"resume": A.RESUME_TEXT},
+        headers={"Authorization": f"Bearer {KEY}", "X-Request-ID": "req-42"},
+    )
+    assert response.status_code == 200 and response.json()["attempts"] == 2
+    mine = [e for e in _entries(captured) if e.get("request_id") == "req-42"]
+    attempts = [e for e in mine if e["logger"] == "server.service"]
+    access = [e for e in mine if e["logger"] == "hrstack.access"]
+    assert [(e["attempt"], "failed" in e) for e in attempts] == [(1, True), (2, False)]
+    assert len(access) == 1
+    assert access[0]["status"] == 200 and access[0]["duration_ms"] >= 0
+    for entry in mine:
+        assert entry["domain"] == "resume_guidance"
+        assert entry["caller"] == caller_id(KEY) and KEY not in json.dumps(entry)
+    probe = client.get("/healthz")
+    assert probe.status_code == 200
+    assert not [e for e in _entries(captured) if e.get("path") == "/healthz"], (
+        "probes are logged at debug only"
+    )
+
+
+def test_text_format_prefixes_the_request_id(make_client) -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    try:
+        logs.configure("text", "info", stream=stream)
+        client = make_client(FakeEngine([A.RESUME_DEGENERATE, A.RESUME_OK]))
+        client.post("/v1/resume-guidance", json={"resume": A.RESUME_TEXT},
+                    headers={"X-Request-ID": "req-7"})  # fmt: skip
+        logs.flush()
+    finally:
+        root.handlers[:] = saved
+    text = stream.getvalue()
+    assert "[req-7#1] INFO server.service: resume_guidance attempt 1/" in text
+    assert "[req-7] INFO hrstack.access: POST /v1/resume-guidance 200" in text
+
+
+def test_the_request_id_is_forwarded_to_vllm() -> None:
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("x-request-id"))
+        return httpx.Response(200, json={
+            "choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 1},
+        })  # fmt: skip
+
+    engine = OpenAIHTTPEngine(["http://u1"], timeout_s=1, connect_timeout_s=1, retry_after_s=1,
+                              transport=httpx.MockTransport(handler))  # fmt: skip
+
+    async def two() -> None:
+        token = logs.request_id.set("abc-1")
+        try:
+            await engine.chat({"messages": []})
+        finally:
+            logs.request_id.reset(token)
+        await engine.chat({"messages": []})  # outside a request (the self-check): no header
+        await engine.aclose()
+
+    asyncio.run(two())
+    assert seen == ["abc-1", None]
