@@ -57,6 +57,10 @@ class PostgresAuditLog:
     ) -> None:
         self.dsn = dsn
         self.table = sql.Identifier(table)
+        self._insert = sql.SQL(
+            "INSERT INTO {} (writer, seq, request_id, domain, record, hash) "
+            "VALUES (%s, %s, %s, %s, %s, %s)"
+        ).format(self.table)
         self.timeout_s = timeout_s
         self.chain = Chain(writer or new_writer_id())
         self._conn: psycopg.AsyncConnection[Any] | None = None
@@ -110,17 +114,13 @@ class PostgresAuditLog:
     async def _write(self, records: Sequence[Mapping[str, Any]]) -> None:
         conn = await self._connect()
         sealed = self.chain.seal(records)
-        insert = sql.SQL(
-            "INSERT INTO {} (writer, seq, request_id, domain, record, hash) "
-            "VALUES (%s, %s, %s, %s, %s, %s)"
-        ).format(self.table)
         rows = [
             (r["writer"], r["seq"], str(r.get("request_id", "")), str(r.get("domain", "")),
              canonical(r).decode("utf-8"), r["hash"])
             for r in sealed
         ]  # fmt: skip
         async with conn.transaction(), conn.cursor() as cursor:
-            await cursor.executemany(insert, rows)
+            await cursor.executemany(self._insert, rows)
         self.chain.advance(sealed)
 
     async def _drop(self) -> None:
