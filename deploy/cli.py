@@ -65,10 +65,10 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Plan MODEL on a GPU (or CPU) with a profile's values; exit 1 if it cannot fit."""
-    from deploy.model_shape import load_shape
-    from deploy.plan_types import EngineConfig
-    from deploy.planner import plan as make_plan
-    from server.profiles import choose_profile, detect_vram_gib, load_profile
+    from hrstack.deploy.model_shape import load_shape
+    from hrstack.deploy.plan_types import EngineConfig
+    from hrstack.deploy.planner import plan as make_plan
+    from hrstack.server.profiles import choose_profile, detect_vram_gib, load_profile
 
     vram = parse_gpu(gpu) if gpu is not None else detect_vram_gib()
     name = profile or choose_profile(vram)
@@ -93,8 +93,14 @@ def plan(
 @app.command()
 def profiles(model: ModelOpt = "qwen2.5-7b") -> None:
     """Every GPU profile planned at its smallest card, in 16-bit and 4-bit; exit 1 if one fails."""
-    from deploy.model_shape import load_shape
-    from deploy.profile_fit import VARIANTS, gpu_profiles, min_vram_gib, plan_profile, plan_variant
+    from hrstack.deploy.model_shape import load_shape
+    from hrstack.deploy.profile_fit import (
+        VARIANTS,
+        gpu_profiles,
+        min_vram_gib,
+        plan_profile,
+        plan_variant,
+    )
 
     shape = load_shape(model)
     print(f"{shape.name}: {shape.params / 1e9:.2f}B params; each profile at its min_vram_gib")
@@ -140,12 +146,12 @@ def runpod(
     """Render the pod template for a GPU size, refuse it if the plan cannot fit, save it."""
     from pydantic import ValidationError
 
-    from deploy.model_shape import load_shape
-    from deploy.profile_fit import plan_profile
-    from deploy.resolve import shape_for_model
-    from deploy.runpod_api import RunPodError, save_template
-    from deploy.runpod_template import render_template
-    from server.profiles import choose_profile
+    from hrstack.deploy.model_shape import load_shape
+    from hrstack.deploy.profile_fit import plan_profile
+    from hrstack.deploy.resolve import shape_for_model
+    from hrstack.deploy.runpod_api import RunPodError, save_template
+    from hrstack.deploy.runpod_template import render_template
+    from hrstack.server.profiles import choose_profile
 
     vram = parse_gpu(gpu)
     if vram is None:
@@ -181,7 +187,7 @@ def runpod(
 @app.command()
 def preflight() -> None:
     """Print the resolved profile and plan; exit 3 if it cannot fit (container start script)."""
-    from deploy.resolve import preflight as run
+    from hrstack.deploy.resolve import preflight as run
 
     result = run()
     print("\n".join(result.lines), flush=True)

@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from deploy.model_shape import ModelShape
-from deploy.plan_types import (
+from hrstack.deploy.model_shape import ModelShape
+from hrstack.deploy.plan_types import (
     DTYPE_BYTES,
     FOUR_BIT,
     EngineConfig,

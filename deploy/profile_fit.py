@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
-from deploy.model_shape import ModelShape
-from deploy.plan_types import EngineConfig, Plan
-from deploy.planner import plan
-from server.profiles import available_profiles, load_profile, profile_path
+from hrstack.deploy.model_shape import ModelShape
+from hrstack.deploy.plan_types import EngineConfig, Plan
+from hrstack.deploy.planner import plan
+from hrstack.server.profiles import available_profiles, load_profile, profile_path
 
 #: The two ways to run a 16-bit checkpoint that the closing table compares.
 VARIANTS: dict[str, dict[str, Any]] = {

@@ -1,6 +1,6 @@
 """Container start check: the profile and fit plan a start resolves to, and whether to go on.
 
-``deploy/runpod/start.sh`` runs ``python -m deploy.cli preflight`` (this module, printed)
+``deploy/runpod/start.sh`` runs ``python -m hrstack.deploy.cli preflight`` (this module, printed)
 before it execs ``hrstack serve``. Settings are built exactly as ``hrstack serve`` builds them
 (profile from detected VRAM unless PROFILE names one, environment overrides single values), so
 what is printed is what runs. HRSTACK_SKIP_PLAN=1 starts anyway when the estimate is wrong.
@@ -12,12 +12,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.model_shape import ModelShape, load_shape
-from deploy.plan_types import EngineConfig
-from deploy.planner import plan
-from deploy.profile_fit import min_vram_gib
-from server import embedded_model
-from server.profiles import detect_vram_gib
+from hrstack.deploy.model_shape import ModelShape, load_shape
+from hrstack.deploy.plan_types import EngineConfig
+from hrstack.deploy.planner import plan
+from hrstack.deploy.profile_fit import min_vram_gib
+from hrstack.server import embedded_model
+from hrstack.server.profiles import detect_vram_gib
 
 
 @dataclass
@@ -48,7 +48,7 @@ def _hf_cached_dirs(model: str | None) -> list[str]:
 
 def preflight() -> Preflight:
     """Resolve settings like ``hrstack serve`` does and plan them on the detected GPU."""
-    from server.settings import Settings  # reads the environment as the launcher will
+    from hrstack.server.settings import Settings  # reads the environment as the launcher will
 
     settings = Settings()  # type: ignore[call-arg,unused-ignore]  # filled from env
     vram = detect_vram_gib()

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from deploy.runpod_template import PodTemplate
+from hrstack.deploy.runpod_template import PodTemplate
 
 GRAPHQL_URL = "https://api.runpod.io/graphql"
 

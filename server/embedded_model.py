@@ -30,7 +30,7 @@ from pathlib import Path
 
 import yaml
 
-from validators.config import configs_dir
+from hrstack.validators.config import configs_dir
 
 log = logging.getLogger(__name__)
 

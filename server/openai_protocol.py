@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from server.protocol import (
+from hrstack.server.protocol import (
     AtsKeywordsResponse,
     JobDescriptionResponse,
     MatchResponse,

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from validators.config import configs_dir
+from hrstack.validators.config import configs_dir
 
 PROFILE_DIR = "profiles"
 

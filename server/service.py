@@ -24,25 +24,25 @@ from typing import Literal, cast
 
 from opentelemetry import trace
 
-from server import logs, sizing
-from server.engine import Completion, EngineClient
-from server.metrics import Metrics
-from tasks import untrusted
-from tasks.domains import DomainTable
-from tasks.prompts import Repair, assemble_answer, build_payload, prompt_version
-from tasks.rank_input import RankInput, parsed_verdict, prepare_rank_input
-from tasks.redaction import Redacted, Redactor
-from validators import FORMAT_CHECKS, ValidationResult, ValidatorRules, validate
-from validators.evidence import Evidence
-from validators.evidence_rules import EvidenceRules, load_evidence_rules
-from validators.guards import (
+from hrstack.server import logs, sizing, tracing
+from hrstack.server.engine import Completion, EngineClient
+from hrstack.server.metrics import Metrics
+from hrstack.tasks import untrusted
+from hrstack.tasks.domains import DomainTable
+from hrstack.tasks.prompts import Repair, assemble_answer, build_payload, prompt_version
+from hrstack.tasks.rank_input import RankInput, parsed_verdict, prepare_rank_input
+from hrstack.tasks.redaction import Redacted, Redactor
+from hrstack.validators import FORMAT_CHECKS, ValidationResult, ValidatorRules, validate
+from hrstack.validators.evidence import Evidence
+from hrstack.validators.evidence_rules import EvidenceRules, load_evidence_rules
+from hrstack.validators.guards import (
     GuardResult,
     MatchGuardResult,
     Recommendation,
     apply_guards,
     apply_match_guards,
 )
-from validators.job_resume_match import recommendation_word
+from hrstack.validators.job_resume_match import recommendation_word
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ class TaskService:
                 repair=repair if mode == "repair" else None,
             )
             logs.attempt.set(attempt)
-            with self.tracer.start_as_current_span("hrstack.attempt") as span:
+            with tracing.child_span(self.tracer, "hrstack.attempt") as span:
                 span.set_attribute("hrstack.domain", domain)
                 span.set_attribute("hrstack.attempt", attempt)
                 span.set_attribute("hrstack.mode", mode)
@@ -283,7 +283,7 @@ class TaskService:
         """One attempt's answer, its validation (failed checks counted) and its report line."""
         cfg = self.domains[domain]
         text = assemble_answer(cfg, completion.text)
-        with self.tracer.start_as_current_span("hrstack.validate") as span:
+        with tracing.child_span(self.tracer, "hrstack.validate") as span:
             span.set_attribute("hrstack.validator", cfg.validator)
             result = validate(cfg.validator, text, self.rules, context)
             span.set_attribute("hrstack.failed_checks", list(result.failed))

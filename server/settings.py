@@ -8,6 +8,8 @@ cannot silently fall back to a default.
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,10 +22,10 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from server import embedded_model
-from server.profiles import choose_profile, detect_vram_gib, load_profile
-from tasks.redaction import REDACTION_CATEGORIES
-from validators.config import configs_dir
+from hrstack.server import embedded_model
+from hrstack.server.profiles import choose_profile, detect_vram_gib, load_profile
+from hrstack.tasks.redaction import REDACTION_CATEGORIES
+from hrstack.validators.config import configs_dir
 
 #: Fields that hold secrets: read from the environment (or arguments) only, never from YAML.
 SECRET_FIELDS = frozenset({"api_keys", "audit_dsn"})
@@ -130,6 +132,12 @@ class Settings(BaseSettings):
         "127.0.0.1", description="Where the launched vLLM listens; loopback keeps it private."
     )
     engine_port: int = Field(8100, ge=1, le=65535, description="Port of the launched vLLM server.")
+    engine_python: str = Field(
+        default_factory=lambda: sys.executable,
+        description="The Python that runs vLLM (`-m vllm.entrypoints.openai.api_server`): a path "
+        "or a name looked up on PATH. Default: the gateway's own. The RunPod image sets it to "
+        "the base image's python3, so the gateway's venv never shares packages with vLLM.",
+    )
     engine_extra_args: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Extra vLLM CLI arguments, space-separated in the environment.",
@@ -199,6 +207,15 @@ class Settings(BaseSettings):
         "request, per attempt, per validator run and per call to vLLM. Unset: tracing is off.",
     )
     otel_service_name: str = Field("hrstack", description="service.name of the traces.")
+    trace_sample_ratio: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Share of requests traced when the caller sent no sampled traceparent (a "
+        "caller's sampling decision is always followed). Recording and exporting every request "
+        "costs about 1 ms of gateway CPU each on 2 cores (README, Operations); raise it when "
+        "debugging. OpenTelemetry's OTEL_TRACES_SAMPLER, when set, takes precedence.",
+    )
     log_format: Literal["text", "json"] = Field(
         "text",
         description="text, or json: one object a line with request_id, domain, caller, attempt, "
@@ -410,6 +427,15 @@ class Settings(BaseSettings):
     def _engine_port_is_free_of_the_gateway(self) -> Settings:
         if self.launches_engine and self.engine_port == self.port:
             raise ValueError(f"ENGINE_PORT and PORT are both {self.port}; give vLLM its own port")
+        return self
+
+    @model_validator(mode="after")
+    def _engine_python_runs(self) -> Settings:
+        if self.launches_engine and shutil.which(self.engine_python) is None:
+            raise ValueError(
+                f"ENGINE_PYTHON {self.engine_python!r} is not an executable file or a command on "
+                "PATH; point it at the Python that has vLLM installed"
+            )
         return self
 
     @model_validator(mode="after")

@@ -24,9 +24,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from server.engine import EngineClient, PromptSize
-from server.errors import InputTooLong
-from tasks.untrusted import InputFlag
+from hrstack.server.engine import EngineClient, PromptSize
+from hrstack.server.errors import InputTooLong
+from hrstack.tasks.untrusted import InputFlag
 
 Policy = Literal["refuse", "truncate"]
 #: Builds the chat payload for a set of fields: sizing measures exactly what will be sent.

@@ -12,7 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
-from validators import DOMAINS
+from hrstack.validators import DOMAINS
 
 
 class Sampling(BaseModel):

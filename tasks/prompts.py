@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.domains import DomainConfig
-from validators import Constraint, ValidationResult, ValidatorRules, constraint
+from hrstack.tasks.domains import DomainConfig
+from hrstack.validators import Constraint, ValidationResult, ValidatorRules, constraint
 
 #: How many characters of a failed answer a repair turn quotes back (a looping answer is long).
 REPAIR_QUOTE_CHARS = 1200

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from tasks import untrusted
-from tasks.redaction import Redacted, Redactor
-from validators.evidence import Evidence, Flag, extract, render
-from validators.evidence_rules import EvidenceRules
-from validators.guards import Decision
+from hrstack.tasks import untrusted
+from hrstack.tasks.redaction import Redacted, Redactor
+from hrstack.validators.evidence import Evidence, Flag, extract, render
+from hrstack.validators.evidence_rules import EvidenceRules
+from hrstack.validators.guards import Decision
 
 
 @dataclass(frozen=True, slots=True)

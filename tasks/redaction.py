@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from validators.protected import protected_matcher, term_of
+from hrstack.validators.protected import protected_matcher, term_of
 
 #: Categories ``redact_categories`` accepts (this module says what each one covers).
 REDACTION_CATEGORIES = (

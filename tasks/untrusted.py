@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from validators.injection import (
+from hrstack.validators.injection import (
     DIRECTIVES,
     MARKER,
     SUSPICIOUS,

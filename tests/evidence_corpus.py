@@ -20,8 +20,8 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from training.synth_docs import Job, company, make_job
-from training.synth_vocab import ROLES
+from hrstack.training.synth_docs import Job, company, make_job
+from hrstack.training.synth_vocab import ROLES
 
 YEAR = 2026
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}

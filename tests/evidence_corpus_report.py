@@ -15,9 +15,9 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from hrstack.validators.evidence import extract
+from hrstack.validators.evidence_rules import load_evidence_rules
 from tests import evidence_corpus as corpus
-from validators.evidence import extract
-from validators.evidence_rules import load_evidence_rules
 
 TODAY = date(corpus.YEAR, 12, 1)
 

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from server.protocol import (
+from hrstack.server.protocol import (
     AtsKeywordsRequest,
     CandidateIn,
     JobDescriptionRequest,
@@ -39,6 +39,8 @@ from server.protocol import (
     RecruitingStrategyRequest,
     ResumeGuidanceRequest,
 )
+from hrstack.training.synth_docs import YEAR, Job, listed, make_candidate, make_job
+from hrstack.training.synth_vocab import HIRING_CONSTRAINTS
 from tests import realdocs_phrases as ph
 from tests.realdocs_writer import (
     SENIOR_WORDS,
@@ -50,8 +52,6 @@ from tests.realdocs_writer import (
     posting_sections,
     resume_sections,
 )
-from training.synth_docs import YEAR, Job, listed, make_candidate, make_job
-from training.synth_vocab import HIRING_CONSTRAINTS
 
 Seed = int | random.Random
 Messages = list[dict[str, str]]
@@ -278,11 +278,11 @@ class SizedRankPair:
 def _rank_setup() -> tuple[Any, Any, Any]:
     # Imported here: the gateway's service layer is only needed to size rank prompts, and the
     # document generators above stay usable where it is not installed.
-    from tasks.domains import load_domains
-    from tasks.redaction import REDACTION_CATEGORIES, Redactor
-    from validators import load_rules
-    from validators.config import configs_dir
-    from validators.evidence_rules import load_evidence_rules
+    from hrstack.tasks.domains import load_domains
+    from hrstack.tasks.redaction import REDACTION_CATEGORIES, Redactor
+    from hrstack.validators import load_rules
+    from hrstack.validators.config import configs_dir
+    from hrstack.validators.evidence_rules import load_evidence_rules
 
     domain = load_domains(configs_dir() / "domains.yaml")["rank"]
     redactor = Redactor(REDACTION_CATEGORIES, load_rules().rank.protected_terms)
@@ -292,8 +292,8 @@ def _rank_setup() -> tuple[Any, Any, Any]:
 def rank_messages(job_description: str, resume: str) -> Messages:
     """The chat messages the gateway sends vLLM for one rank pair, built by its own code
     (screened, redacted with every category, evidence block added; as of ``TODAY``)."""
-    from tasks.prompts import build_messages
-    from tasks.rank_input import prepare_rank_input
+    from hrstack.tasks.prompts import build_messages
+    from hrstack.tasks.rank_input import prepare_rank_input
 
     domain, redactor, evidence_rules = _rank_setup()
     prepared = prepare_rank_input(

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hrstack.training.synth_docs import YEAR, Candidate, Job, company, sentence
+from hrstack.training.synth_vocab import BENEFITS, CITIES, INDUSTRIES, ROLES, Role
 from tests import realdocs_phrases as ph
-from training.synth_docs import YEAR, Candidate, Job, company, sentence
-from training.synth_vocab import BENEFITS, CITIES, INDUSTRIES, ROLES, Role
 
 #: A document lands within this share of the length asked for.
 TOLERANCE = 0.10

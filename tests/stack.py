@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 
-from server import embedded_model
-from server.launcher import start_engine, stop_engine
-from server.settings import Settings
+from hrstack.server import embedded_model
+from hrstack.server.launcher import start_engine, stop_engine
+from hrstack.server.settings import Settings
 
 VLLM_START_TIMEOUT_S = 600
 KVCACHE_GIB = 3  # 69,888 tokens: 16 concurrent realistic rank prompts (~3k + answer) fit

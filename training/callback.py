@@ -26,9 +26,9 @@ from typing import Any
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from training.gating import DECISION_FILE, Check, Gate, GateDecision, GateLog
-from training.generation import Judge, Judged, pass_rates
-from training.sampling import EvalSampler
+from hrstack.training.gating import DECISION_FILE, Check, Gate, GateDecision, GateLog
+from hrstack.training.generation import Judge, Judged, pass_rates
+from hrstack.training.sampling import EvalSampler
 
 log = logging.getLogger(__name__)
 

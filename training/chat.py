@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from tasks.domains import DomainConfig
-from training.formats import Example
+from hrstack.tasks.domains import DomainConfig
+from hrstack.training.formats import Example
 
 if TYPE_CHECKING:
     from transformers import GenerationConfig, PreTrainedTokenizerBase
 
-    from training.sampler import NucleusSampler
+    from hrstack.training.sampler import NucleusSampler
 
 log = logging.getLogger(__name__)
 IGNORE = -100  # label value the loss skips (torch.nn.CrossEntropyLoss ignore_index)
@@ -92,7 +92,7 @@ def generation_config(domain: DomainConfig, tokenizer: PreTrainedTokenizerBase) 
 
 def sampler(domain: DomainConfig) -> NucleusSampler | None:
     """The domain's temperature/top-p draw (vLLM's default top_k=-1: no top-k cut)."""
-    from training.sampler import NucleusSampler
+    from hrstack.training.sampler import NucleusSampler
 
     sampling = domain.sampling
     if sampling.temperature == 0:

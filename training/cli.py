@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
-from training.config import TrainConfig, load_train_config
+from hrstack.training.config import TrainConfig, load_train_config
 
 app = typer.Typer(help="Training: data, gated SFT, selection, merge, report.", no_args_is_help=True)
 
@@ -51,7 +51,7 @@ def run_everything(
     config: ConfigOpt = DEFAULT_CONFIG, run_dir: RunDirOpt = None, set_: SetOpt = None
 ) -> None:
     """Run every stage; prints base vs fine-tuned pass rates and the merged model's path."""
-    from training.pipeline import run_all
+    from hrstack.training.pipeline import run_all
 
     cfg = _config(config, run_dir, set_)
     results = run_all(cfg)
@@ -67,9 +67,9 @@ def data(
     config: ConfigOpt = DEFAULT_CONFIG, run_dir: RunDirOpt = None, set_: SetOpt = None
 ) -> None:
     """Synthesize, convert, deduplicate and split into <run>/data/{train,val,test}.jsonl."""
-    from training.config import load_production
-    from training.data import run_data
-    from training.pipeline import timed
+    from hrstack.training.config import load_production
+    from hrstack.training.data import run_data
+    from hrstack.training.pipeline import timed
 
     cfg = _config(config, run_dir, set_)
     with timed(cfg, "data"):
@@ -83,9 +83,9 @@ def synth(
     out: Annotated[Path, typer.Option(help="JSONL output file.")] = Path("synthetic.jsonl"),
 ) -> None:
     """Write synthetic rows for all six domains (each validated by the production validators)."""
-    from training.config import load_production
-    from training.formats import write_examples
-    from training.synth import generate
+    from hrstack.training.config import load_production
+    from hrstack.training.formats import write_examples
+    from hrstack.training.synth import generate
 
     examples, failed = generate(rows, seed, *load_production())
     print(f"{write_examples(out, examples)} rows -> {out} ({failed} failed validation)")
@@ -94,9 +94,9 @@ def synth(
 @app.command()
 def sft(config: ConfigOpt = DEFAULT_CONFIG, run_dir: RunDirOpt = None, set_: SetOpt = None) -> None:
     """LoRA SFT with gated checkpoint saves (resumes after a crash)."""
-    from training.config import load_production
-    from training.pipeline import timed
-    from training.sft import run_sft
+    from hrstack.training.config import load_production
+    from hrstack.training.pipeline import timed
+    from hrstack.training.sft import run_sft
 
     cfg = _config(config, run_dir, set_)
     with timed(cfg, "sft"):
@@ -111,7 +111,7 @@ def gate(
     set_: SetOpt = None,
 ) -> None:
     """Replay gating decisions for recorded checks (default: the run's gating.jsonl)."""
-    from training.gating import Check, GateLog, replay
+    from hrstack.training.gating import Check, GateLog, replay
 
     cfg = _config(config, run_dir, set_)
     if checks is not None:
@@ -132,8 +132,8 @@ def select(
     config: ConfigOpt = DEFAULT_CONFIG, run_dir: RunDirOpt = None, set_: SetOpt = None
 ) -> None:
     """Pick the saved checkpoint with the highest minimum domain pass rate."""
-    from training.pipeline import timed
-    from training.select import run_select
+    from hrstack.training.pipeline import timed
+    from hrstack.training.select import run_select
 
     cfg = _config(config, run_dir, set_)
     with timed(cfg, "select"):
@@ -145,9 +145,9 @@ def merge(
     config: ConfigOpt = DEFAULT_CONFIG, run_dir: RunDirOpt = None, set_: SetOpt = None
 ) -> None:
     """Merge the selected adapter into <run>/merged and check it against the adapter."""
-    from training.config import load_production
-    from training.merge import run_merge
-    from training.pipeline import timed
+    from hrstack.training.config import load_production
+    from hrstack.training.merge import run_merge
+    from hrstack.training.pipeline import timed
 
     cfg = _config(config, run_dir, set_)
     with timed(cfg, "merge"):
@@ -163,9 +163,9 @@ def evaluate(
     set_: SetOpt = None,
 ) -> None:
     """Held-out per-domain pass rates and answer loss of one model."""
-    from training.config import load_production
-    from training.evaluate import evaluate_model
-    from training.pipeline import base_model_dir, timed
+    from hrstack.training.config import load_production
+    from hrstack.training.evaluate import evaluate_model
+    from hrstack.training.pipeline import base_model_dir, timed
 
     cfg = _config(config, run_dir, set_)
     named = {"base": base_model_dir(cfg), "merged": cfg.paths.merged}
@@ -181,7 +181,7 @@ def report(
     config: ConfigOpt = DEFAULT_CONFIG, run_dir: RunDirOpt = None, set_: SetOpt = None
 ) -> None:
     """Write <run>/report/TRAINING_REPORT.md and its plots."""
-    from training.report import run_report
+    from hrstack.training.report import run_report
 
     print(run_report(_config(config, run_dir, set_)))
 
@@ -196,9 +196,9 @@ def grpo(
     set_: SetOpt = None,
 ) -> None:
     """GRPO on rank with the six rule-based rewards; writes <run>/grpo/{merged,rewards.jsonl}."""
-    from training.config import load_production
-    from training.grpo import run_grpo
-    from training.pipeline import timed
+    from hrstack.training.config import load_production
+    from hrstack.training.grpo import run_grpo
+    from hrstack.training.pipeline import timed
 
     cfg = _config(config, run_dir, set_)
     with timed(cfg, "grpo"):
@@ -231,9 +231,9 @@ def rank_eval(
 ) -> None:
     """Held-out and hard rank pairs beside the guards-only and evidence-only baselines:
     accuracy (per kind), shortlist P/R/F1, calibration, rewards, flags; JSON, markdown, plots."""
-    from training.config import load_production
-    from training.pipeline import timed
-    from training.rank_eval import run_rank_eval
+    from hrstack.training.config import load_production
+    from hrstack.training.pipeline import timed
+    from hrstack.training.rank_eval import run_rank_eval
 
     cfg = _config(config, run_dir, set_)
     with timed(cfg, "rank_eval"):

@@ -16,9 +16,9 @@ from typing import Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tasks.domains import DomainTable, load_domains
-from validators import DOMAINS, ValidatorRules, load_rules
-from validators.config import configs_dir
+from hrstack.tasks.domains import DomainTable, load_domains
+from hrstack.validators import DOMAINS, ValidatorRules, load_rules
+from hrstack.validators.config import configs_dir
 
 ENV_PREFIX = "HRSTACK_TRAIN__"
 Source = Literal["synthetic", "original"]
@@ -286,7 +286,7 @@ class RewardSettings(_Section):
 
     def weights(self) -> dict[str, float]:
         """Component -> weight, in training.reward.COMPONENTS order (TRL's reward_weights)."""
-        from training.reward import COMPONENTS
+        from hrstack.training.reward import COMPONENTS
 
         return {name: getattr(self, name) for name in COMPONENTS}
 

@@ -16,12 +16,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from tasks.domains import DomainTable
-from training.config import TrainConfig
-from training.formats import Example, RowError, read_rows, write_examples
-from training.split import dedupe, split_examples
-from training.synth import generate
-from validators import ValidatorRules
+from hrstack.tasks.domains import DomainTable
+from hrstack.training.config import TrainConfig
+from hrstack.training.formats import Example, RowError, read_rows, write_examples
+from hrstack.training.split import dedupe, split_examples
+from hrstack.training.synth import generate
+from hrstack.validators import ValidatorRules
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")

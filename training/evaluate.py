@@ -20,12 +20,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from tasks.domains import DomainTable
-from training.config import TrainConfig
-from training.formats import Example, read_examples
-from training.generation import Judge, Prompt, pass_rates
-from validators import ValidatorRules
-from validators.config import configs_dir
+from hrstack.tasks.domains import DomainTable
+from hrstack.training.config import TrainConfig
+from hrstack.training.formats import Example, read_examples
+from hrstack.training.generation import Judge, Prompt, pass_rates
+from hrstack.validators import ValidatorRules
+from hrstack.validators.config import configs_dir
 
 
 def wilson(passed: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -58,7 +58,7 @@ def answer_loss(
     """Token-weighted NLL of the answers, overall and per domain."""
     import torch
 
-    from training.chat import IGNORE, encode_example
+    from hrstack.training.chat import IGNORE, encode_example
 
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     model.eval()

@@ -24,10 +24,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tasks.domains import DomainConfig, DomainTable
-from tasks.prompts import render_user_message
-from training.config import Source
-from validators import DOMAINS
+from hrstack.tasks.domains import DomainConfig, DomainTable
+from hrstack.tasks.prompts import render_user_message
+from hrstack.training.config import Source
+from hrstack.validators import DOMAINS
 
 Role = Literal["system", "user", "assistant"]
 SHAREGPT_ROLES: dict[str, Role] = {

@@ -34,7 +34,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from training.config import GatingConfig
+from hrstack.training.config import GatingConfig
 
 #: Written into every saved checkpoint: the decision that let it exist (training.select).
 DECISION_FILE = "hrstack_gate.json"

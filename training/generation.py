@@ -16,11 +16,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tasks.domains import DomainTable
-from tasks.prompts import assemble_answer, build_messages, domain_constraint
-from training.chat import generation_config, render_prompt, sampler
-from training.formats import Example
-from validators import ValidatorRules, validate
+from hrstack.tasks.domains import DomainTable
+from hrstack.tasks.prompts import assemble_answer, build_messages, domain_constraint
+from hrstack.training.chat import generation_config, render_prompt, sampler
+from hrstack.training.formats import Example
+from hrstack.validators import ValidatorRules, validate
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

@@ -26,10 +26,10 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tasks.domains import DomainConfig, DomainTable
-from training.config import TrainConfig, bf16_on
-from training.rank_pairs import RankPair, generate_pairs, prompt_fields, split_pairs
-from validators import ValidatorRules
+from hrstack.tasks.domains import DomainConfig, DomainTable
+from hrstack.training.config import TrainConfig, bf16_on
+from hrstack.training.rank_pairs import RankPair, generate_pairs, prompt_fields, split_pairs
+from hrstack.validators import ValidatorRules
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -50,8 +50,8 @@ def build_dataset(tokenizer: Any, domain: DomainConfig, pairs: list[RankPair]) -
     (the validator compares reasons with the screened, redacted texts the model was shown)."""
     from datasets import Dataset
 
-    from tasks.prompts import build_messages
-    from training.chat import render_prompt
+    from hrstack.tasks.prompts import build_messages
+    from hrstack.training.chat import render_prompt
 
     rows = []
     for pair in pairs:
@@ -69,7 +69,7 @@ def build_dataset(tokenizer: Any, domain: DomainConfig, pairs: list[RankPair]) -
 
 def resolve_init(cfg: TrainConfig, init: str | None = None) -> Path:
     """The warm-start directory named by ``init`` (default ``grpo.init``)."""
-    from training.sft import resolve_base
+    from hrstack.training.sft import resolve_base
 
     name = init or cfg.grpo.init
     if name == "base":
@@ -89,8 +89,8 @@ def load_hf_policy(cfg: TrainConfig, start: Path) -> tuple[Any, Any, Any]:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
 
-    from training.pipeline import base_model_dir
-    from training.sft import lora_config
+    from hrstack.training.pipeline import base_model_dir
+    from hrstack.training.sft import lora_config
 
     set_seed(cfg.seed)  # TRL builds the LoRA (random A matrices) before the Trainer seeds
 
@@ -108,7 +108,7 @@ def load_hf_policy(cfg: TrainConfig, start: Path) -> tuple[Any, Any, Any]:
 
 def load_unsloth_policy(cfg: TrainConfig, start: Path) -> tuple[Any, Any]:
     """4-bit warm start + LoRA via Unsloth (GPU only; imports guarded like sft_unsloth)."""
-    from training.sft_unsloth import import_unsloth, unsloth_lora
+    from hrstack.training.sft_unsloth import import_unsloth, unsloth_lora
 
     unsloth = import_unsloth()
     if (start / "adapter_config.json").is_file():
@@ -127,7 +127,7 @@ def merge_unsloth_onto(cfg: TrainConfig, start: Path, adapter: Path, out_dir: Pa
     training.sft_unsloth.merge_unsloth gives)."""
     from peft import PeftModel
 
-    from training.sft_unsloth import import_unsloth
+    from hrstack.training.sft_unsloth import import_unsloth
 
     unsloth = import_unsloth()
     model, tokenizer = unsloth.FastLanguageModel.from_pretrained(
@@ -175,7 +175,7 @@ def reward_log_callback(path: Path) -> TrainerCallback:
     """Appends each logging step's reward, KL and per-component means to ``path`` (JSONL)."""
     from transformers import TrainerCallback
 
-    from training.reward import COMPONENTS
+    from hrstack.training.reward import COMPONENTS
 
     class RewardLog(TrainerCallback):
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
@@ -231,7 +231,7 @@ def _grammar(cfg: TrainConfig, tokenizer: Any, domains: DomainTable, rules: Vali
     training.generation's Judge compiles the very grammar evaluation decodes with."""
     if not cfg.grpo.constrained:
         return None
-    from training.generation import Judge, Prompt
+    from hrstack.training.generation import Judge, Prompt
 
     judge = Judge(tokenizer, domains, rules, batch_size=1, seed=cfg.seed)
     rank = [Prompt("grpo", "rank", "grpo", {})]  # the rank schema depends on no field
@@ -240,7 +240,7 @@ def _grammar(cfg: TrainConfig, tokenizer: Any, domains: DomainTable, rules: Vali
 
 def merge_policy(model: Any, tokenizer: Any, out_dir: Path, dtype: str) -> None:
     """Fold the GRPO adapter into the warm start and save it as SFT's merge does."""
-    from training.merge import save_merged
+    from hrstack.training.merge import save_merged
 
     save_merged(model.merge_and_unload(), tokenizer, out_dir, dtype)
 
@@ -249,7 +249,7 @@ def run_grpo(
     cfg: TrainConfig, domains: DomainTable, rules: ValidatorRules, init: str | None = None
 ) -> dict[str, Any]:
     """Train, log per-component rewards, merge; returns (and writes) a summary."""
-    from training.reward import RankRewardModel, trl_reward_funcs
+    from hrstack.training.reward import RankRewardModel, trl_reward_funcs
 
     out = cfg.paths.grpo
     start = resolve_init(cfg, init)

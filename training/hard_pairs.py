@@ -37,11 +37,11 @@ import json
 import random
 from typing import Literal
 
-from training.rank_pairs import Kind, RankPair, _profile, _rules
-from training.synth_docs import YEAR, Candidate, Job, Stint, company, make_job, posting_text
-from training.synth_docs import resume_text as free_text
-from training.synth_vocab import DEGREES, ROLES, Role
-from validators.evidence_terms import word_pattern
+from hrstack.training.rank_pairs import Kind, RankPair, _profile, _rules
+from hrstack.training.synth_docs import YEAR, Candidate, Job, Stint, company, make_job, posting_text
+from hrstack.training.synth_docs import resume_text as free_text
+from hrstack.training.synth_vocab import DEGREES, ROLES, Role
+from hrstack.validators.evidence_terms import word_pattern
 
 STALE_YEARS = 5
 KINDS: tuple[Kind, ...] = (

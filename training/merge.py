@@ -20,15 +20,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tasks.domains import DomainTable
-from training.config import ModelConfig, TrainConfig
-from training.formats import read_examples
+from hrstack.tasks.domains import DomainTable
+from hrstack.training.config import ModelConfig, TrainConfig
+from hrstack.training.formats import read_examples
 
 MERGE_REPORT = "hrstack_merge.json"
 
 
 def _base_dir(cfg: TrainConfig) -> str:
-    from training.sft import resolve_base
+    from hrstack.training.sft import resolve_base
 
     base = cfg.model.merge_base or cfg.model.base
     return resolve_base(ModelConfig(**{**cfg.model.model_dump(), "base": base}))
@@ -92,8 +92,8 @@ def check_agreement(
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tasks.prompts import build_messages
-    from training.chat import render_prompt
+    from hrstack.tasks.prompts import build_messages
+    from hrstack.training.chat import render_prompt
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     tokenizer = AutoTokenizer.from_pretrained(merged_dir)
@@ -134,7 +134,7 @@ def run_merge(cfg: TrainConfig, domains: DomainTable) -> dict[str, Any]:
     selected = json.loads(paths.selected.read_text())["selected"]
     adapter_dir = Path(selected["path"])
     if selected["backend"] == "unsloth":
-        from training.sft_unsloth import merge_unsloth
+        from hrstack.training.sft_unsloth import merge_unsloth
 
         merge_unsloth(cfg, adapter_dir, paths.merged)
     else:

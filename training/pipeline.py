@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from training.config import TrainConfig, load_production
+from hrstack.training.config import TrainConfig, load_production
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +39,18 @@ def timed(cfg: TrainConfig, stage: str) -> Iterator[None]:
 
 
 def base_model_dir(cfg: TrainConfig) -> Path:
-    from training.merge import _base_dir
+    from hrstack.training.merge import _base_dir
 
     return Path(_base_dir(cfg))
 
 
 def run_all(cfg: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
-    from training.data import run_data
-    from training.evaluate import evaluate_model
-    from training.merge import run_merge
-    from training.report import run_report
-    from training.select import run_select
-    from training.sft import run_sft
+    from hrstack.training.data import run_data
+    from hrstack.training.evaluate import evaluate_model
+    from hrstack.training.merge import run_merge
+    from hrstack.training.report import run_report
+    from hrstack.training.select import run_select
+    from hrstack.training.sft import run_sft
 
     domains, rules = load_production()
     cfg.paths.root.mkdir(parents=True, exist_ok=True)

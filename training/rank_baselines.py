@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from validators.evidence import Evidence
-from validators.evidence_rules import GuardRules
-from validators.guards import GuardResult, apply_guards
+from hrstack.validators.evidence import Evidence
+from hrstack.validators.evidence_rules import GuardRules
+from hrstack.validators.guards import GuardResult, apply_guards
 
 BASELINES = ("guards only", "evidence only")
 #: How far below the bar an evidence-only reject's score is held.

@@ -22,17 +22,17 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tasks.domains import DomainTable
-from tasks.rank_input import parsed_verdict
-from training.calibration import calibration
-from training.config import TrainConfig
-from training.grpo import load_pairs
-from training.hard_pairs import generate_hard_pairs
-from training.rank_baselines import BASELINES, evidence_only, guards_only
-from training.rank_pairs import RankPair, prepared_input, prompt_fields
-from training.reward import COMPONENTS, RankRewardModel, weighted_total
-from validators import ValidatorRules, validate
-from validators.evidence_rules import GuardRules, load_evidence_rules
+from hrstack.tasks.domains import DomainTable
+from hrstack.tasks.rank_input import parsed_verdict
+from hrstack.training.calibration import calibration
+from hrstack.training.config import TrainConfig
+from hrstack.training.grpo import load_pairs
+from hrstack.training.hard_pairs import generate_hard_pairs
+from hrstack.training.rank_baselines import BASELINES, evidence_only, guards_only
+from hrstack.training.rank_pairs import RankPair, prepared_input, prompt_fields
+from hrstack.training.reward import COMPONENTS, RankRewardModel, weighted_total
+from hrstack.validators import ValidatorRules, validate
+from hrstack.validators.evidence_rules import GuardRules, load_evidence_rules
 
 log = logging.getLogger(__name__)
 LABELS = ("shortlist", "reject")
@@ -211,7 +211,7 @@ class LocalRanker:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from training.generation import Judge
+        from hrstack.training.generation import Judge
 
         self.domains, self.rules = domains, rules
         tokenizer = AutoTokenizer.from_pretrained(directory)
@@ -222,7 +222,7 @@ class LocalRanker:
                            seed=cfg.seed, constrained=cfg.eval.constrained)  # fmt: skip
 
     def texts(self, pairs: Sequence[RankPair]) -> dict[str, tuple[str, bool]]:
-        from training.generation import Prompt
+        from hrstack.training.generation import Prompt
 
         prompts = [
             Prompt(p.pair_id, "rank", p.kind,
@@ -251,7 +251,7 @@ class ServedRanker:
         transport: Any = None,
         concurrency: int = 8,
     ) -> None:
-        from server.client import Client
+        from hrstack.server.client import Client
 
         self.client = Client(url, api_key=api_key, timeout_s=timeout_s, transport=transport)
         self.seed = seed
@@ -259,7 +259,7 @@ class ServedRanker:
 
     def results(self, pairs: Sequence[RankPair]) -> list[dict[str, Any]]:
         """Each pair's result, in the order of ``pairs``."""
-        from server.protocol import RankRequest
+        from hrstack.server.protocol import RankRequest
 
         requests = [
             RankRequest(
@@ -338,7 +338,7 @@ def _kinds(pairs: Sequence[RankPair]) -> dict[str, int]:
 
 def model_dirs(cfg: TrainConfig, names: Sequence[str]) -> dict[str, Path]:
     """``base``, ``merged`` (SFT), ``grpo``, ``LABEL=DIR`` or a directory -> label: dir."""
-    from training.pipeline import base_model_dir
+    from hrstack.training.pipeline import base_model_dir
 
     named = {
         "base": base_model_dir(cfg),
@@ -404,7 +404,7 @@ def markdown(systems: dict[str, dict[str, Any]], title: str | None = None) -> st
 
 def _plots(out: Path, answers: dict[str, list[Answer]], systems: dict[str, dict[str, Any]],
            rewards_log: Path) -> list[str]:  # fmt: skip
-    from training import plots
+    from hrstack.training import plots
 
     files = []
     if rewards_log.is_file():
@@ -501,7 +501,7 @@ def _signed(value: float | None) -> str:
 
 
 def _reliability(out: Path, systems: dict[str, dict[str, dict[str, Any]]]) -> Path:
-    from training import plots
+    from hrstack.training import plots
 
     curves = {
         f"{name}: {label}": s["calibration"]["bins"]

@@ -30,10 +30,10 @@ from datetime import date
 from functools import cache
 from typing import Literal, cast
 
-from tasks.rank_input import RankInput, prepare_rank_input
-from tasks.redaction import REDACTION_CATEGORIES, Redactor
-from training.rubric import score_candidate
-from training.synth_docs import (
+from hrstack.tasks.rank_input import RankInput, prepare_rank_input
+from hrstack.tasks.redaction import REDACTION_CATEGORIES, Redactor
+from hrstack.training.rubric import score_candidate
+from hrstack.training.synth_docs import (
     YEAR,
     Candidate,
     Job,
@@ -42,12 +42,12 @@ from training.synth_docs import (
     make_job,
     posting_text,
 )
-from training.synth_docs import resume_text as free_text
-from validators import ValidatorRules, load_rules
-from validators.evidence import Evidence
-from validators.evidence_rules import EvidenceRules, load_evidence_rules
-from validators.evidence_terms import vocabulary
-from validators.guards import Recommendation, apply_match_guards
+from hrstack.training.synth_docs import resume_text as free_text
+from hrstack.validators import ValidatorRules, load_rules
+from hrstack.validators.evidence import Evidence
+from hrstack.validators.evidence_rules import EvidenceRules, load_evidence_rules
+from hrstack.validators.evidence_terms import vocabulary
+from hrstack.validators.guards import Recommendation, apply_match_guards
 
 #: The date evidence is computed at for generated pairs: every generated date is before it.
 TODAY = date(YEAR, 12, 31)

@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from training import plots
-from training.config import TrainConfig
-from training.gating import GateLog
+from hrstack.training import plots
+from hrstack.training.config import TrainConfig
+from hrstack.training.gating import GateLog
 
 
 def _load(path: Path) -> Any:

@@ -37,8 +37,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from validators import ValidatorRules, validate
-from validators.rank import SCHEMA_CHECKS, rank_answer_max_chars
+from hrstack.validators import ValidatorRules, validate
+from hrstack.validators.rank import SCHEMA_CHECKS, rank_answer_max_chars
 
 COMPONENTS = (
     "format_valid",

@@ -17,9 +17,9 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
-from training.config import EvalConfig, Source
-from training.formats import Example
-from training.generation import Prompt
+from hrstack.training.config import EvalConfig, Source
+from hrstack.training.formats import Example
+from hrstack.training.generation import Prompt
 
 STRATIFIED, STABILIZED = "stratified", "stabilized"
 

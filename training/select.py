@@ -21,8 +21,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from training.config import TrainConfig
-from training.gating import DECISION_FILE
+from hrstack.training.config import TrainConfig
+from hrstack.training.gating import DECISION_FILE
 
 
 @dataclass(frozen=True, slots=True)

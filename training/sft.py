@@ -17,10 +17,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tasks.domains import DomainTable
-from training.config import ModelConfig, TrainConfig, bf16_on
-from training.formats import Example, read_examples
-from validators import ValidatorRules
+from hrstack.tasks.domains import DomainTable
+from hrstack.training.config import ModelConfig, TrainConfig, bf16_on
+from hrstack.training.formats import Example, read_examples
+from hrstack.validators import ValidatorRules
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -38,11 +38,11 @@ def resolve_base(model: ModelConfig) -> str:
     kind, _, name = model.base.partition(":")
     if kind != "embedded":
         return model.base
-    from server import embedded_model
+    from hrstack.server import embedded_model
 
     cache_dir = model.cache_dir
     if cache_dir is None:
-        from server.settings import Settings
+        from hrstack.server.settings import Settings
 
         cache_dir = Settings().cache_dir
     return str(embedded_model.prepare(cache_dir, name or embedded_model.FASTEST))
@@ -53,7 +53,7 @@ def tokenize_rows(
 ) -> Dataset:
     from datasets import Dataset
 
-    from training.chat import encode_example
+    from hrstack.training.chat import encode_example
 
     encoded = [encode_example(tokenizer, r, domains[r.domain], max_length) for r in rows]
     return Dataset.from_list(encoded)
@@ -157,11 +157,11 @@ def run_sft(cfg: TrainConfig, domains: DomainTable, rules: ValidatorRules) -> di
     """Train with gated saves; returns (and writes) a summary of the run."""
     from trl import SFTTrainer
 
-    from training.callback import DomainEvalCallback
-    from training.gating import Gate, GateLog
-    from training.generation import Judge
-    from training.sampling import EvalSampler
-    from training.trainer import AnswerOnlySFTTrainer
+    from hrstack.training.callback import DomainEvalCallback
+    from hrstack.training.gating import Gate, GateLog
+    from hrstack.training.generation import Judge
+    from hrstack.training.sampling import EvalSampler
+    from hrstack.training.trainer import AnswerOnlySFTTrainer
 
     paths = cfg.paths
     finished = _check_run_dir(cfg, paths.checkpoints)
@@ -171,7 +171,7 @@ def run_sft(cfg: TrainConfig, domains: DomainTable, rules: ValidatorRules) -> di
         )
         return finished
     if cfg.sft.backend == "unsloth":
-        from training.sft_unsloth import load_unsloth
+        from hrstack.training.sft_unsloth import load_unsloth
 
         model, tokenizer = load_unsloth(cfg)
     else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from training.config import TrainConfig
+from hrstack.training.config import TrainConfig
 
 
 class BackendUnavailable(RuntimeError):

@@ -16,7 +16,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from training.formats import Example
+from hrstack.training.formats import Example
 
 DOC_FIELDS = ("resume", "candidate", "job_description")
 HELDOUT = ("val", "test")

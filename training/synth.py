@@ -18,19 +18,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from tasks.domains import DomainTable
-from tasks.prompts import build_messages
-from training.formats import Example, Message, example_id
-from training.hard_pairs import draw_hard_pair
-from training.rank_pairs import (
+from hrstack.tasks.domains import DomainTable
+from hrstack.tasks.prompts import build_messages
+from hrstack.training.formats import Example, Message, example_id
+from hrstack.training.hard_pairs import draw_hard_pair
+from hrstack.training.rank_pairs import (
     draw_pair,
     gold_answer,
     match_guards,
     prepared_input,
     prepared_match_input,
 )
-from training.rubric import RubricResult, recommendation, score_candidate
-from training.synth_docs import (
+from hrstack.training.rubric import RubricResult, recommendation, score_candidate
+from hrstack.training.synth_docs import (
     Candidate,
     Job,
     listed,
@@ -40,8 +40,8 @@ from training.synth_docs import (
     resume_text,
     sentence,
 )
-from training.synth_vocab import HIRING_CONSTRAINTS
-from validators import DOMAINS, ValidatorRules, validate
+from hrstack.training.synth_vocab import HIRING_CONSTRAINTS
+from hrstack.validators import DOMAINS, ValidatorRules, validate
 
 log = logging.getLogger(__name__)
 #: Rank rows drawn from the hard set's generator (training/hard_pairs.py).

@@ -12,8 +12,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from training.rubric import CandidateFacts, JobFacts
-from training.synth_vocab import (
+from hrstack.training.rubric import CandidateFacts, JobFacts
+from hrstack.training.synth_vocab import (
     BENEFITS,
     CITIES,
     COMPANY_HEADS,

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from trl import SFTTrainer
 
-from training.chat import IGNORE
+from hrstack.training.chat import IGNORE
 
 
 class AnswerOnlySFTTrainer(SFTTrainer):

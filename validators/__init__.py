@@ -3,16 +3,16 @@
 The gateway, training evaluation and GRPO rewards all call these, with rules loaded from
 ``configs/validators.yaml``::
 
-    from validators import load_rules, validate
+    from hrstack.validators import load_rules, validate
 
     result = validate("resume_guidance", answer, load_rules())
     result.ok, result.failed, result.parsed
 """
 
-from validators.base import Check, ValidationResult, Validator
-from validators.config import RulesConfigError, load_rules
-from validators.grammar import Constraint
-from validators.registry import (
+from hrstack.validators.base import Check, ValidationResult, Validator
+from hrstack.validators.config import RulesConfigError, load_rules
+from hrstack.validators.grammar import Constraint
+from hrstack.validators.registry import (
     CHECK_NAMES,
     CONSTRAINTS,
     DOMAINS,
@@ -23,7 +23,7 @@ from validators.registry import (
     requirements,
     validate,
 )
-from validators.rules import ValidatorRules
+from hrstack.validators.rules import ValidatorRules
 
 __all__ = [
     "CHECK_NAMES",

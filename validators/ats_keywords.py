@@ -13,17 +13,17 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 
-from validators.base import Check, ValidationResult
-from validators.checks import (
+from hrstack.validators.base import Check, ValidationResult
+from hrstack.validators.checks import (
     NUMBERED_LIST_CHECKS,
     collapse_spaces,
     numbered_list_checks,
     occurs_as_word,
     skipped,
 )
-from validators.grammar import Constraint, Line, grammar, numbered
-from validators.lists import has_letter, heading_key, numbered_list
-from validators.rules import AtsKeywordsRules
+from hrstack.validators.grammar import Constraint, Line, grammar, numbered
+from hrstack.validators.lists import has_letter, heading_key, numbered_list
+from hrstack.validators.rules import AtsKeywordsRules
 
 DOMAIN = "ats_keywords"
 CHECKS = (

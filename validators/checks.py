@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from validators.base import Check
-from validators.lists import NumberedList, has_letter, item_key
+from hrstack.validators.base import Check
+from hrstack.validators.lists import NumberedList, has_letter, item_key
 
 _WORD = re.compile(r"[^\W_]+")
 

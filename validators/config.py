@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from validators.rules import ValidatorRules
+from hrstack.validators.rules import ValidatorRules
 
 CONFIGS_DIR_ENV = "HRSTACK_CONFIGS_DIR"
 RULES_FILE = "validators.yaml"

@@ -24,13 +24,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from validators.evidence_flags import Flag, integrity_flags, relevant_months
-from validators.evidence_jd import Wanted, parse_job
-from validators.evidence_profile import parse_candidate
-from validators.evidence_render import render
-from validators.evidence_rules import EvidenceRules
-from validators.evidence_terms import Vocabulary, vocabulary
-from validators.injection import invisible_characters
+from hrstack.validators.evidence_flags import Flag, integrity_flags, relevant_months
+from hrstack.validators.evidence_jd import Wanted, parse_job
+from hrstack.validators.evidence_profile import parse_candidate
+from hrstack.validators.evidence_render import render
+from hrstack.validators.evidence_rules import EvidenceRules
+from hrstack.validators.evidence_terms import Vocabulary, vocabulary
+from hrstack.validators.injection import invisible_characters
 
 __all__ = ["Evidence", "Flag", "Requirement", "extract", "render"]
 

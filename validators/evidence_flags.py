@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import combinations
 
-from validators.evidence_profile import Profile, Span
-from validators.evidence_rules import EvidenceRules
-from validators.evidence_terms import Vocabulary, merged_months
-from validators.injection import MARKER, directive_matches, hides_text
+from hrstack.validators.evidence_profile import Profile, Span
+from hrstack.validators.evidence_rules import EvidenceRules
+from hrstack.validators.evidence_terms import Vocabulary, merged_months
+from hrstack.validators.injection import MARKER, directive_matches, hides_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from validators.evidence_rules import EvidenceRules
-from validators.evidence_terms import Vocabulary
+from hrstack.validators.evidence_rules import EvidenceRules
+from hrstack.validators.evidence_terms import Vocabulary
 
 _BULLET = re.compile(r"^\s*(?:[-*•·▪‣]|\d{1,2}[.)])\s+")
 _LABEL = re.compile(r"^\s*#*\s*([A-Za-z][A-Za-z /&'-]{0,40}?)\s*:\s*(.*)$")

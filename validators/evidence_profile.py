@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from validators.evidence_rules import EvidenceRules
-from validators.evidence_terms import RANGE, has_word, month_of, range_months
+from hrstack.validators.evidence_rules import EvidenceRules
+from hrstack.validators.evidence_terms import RANGE, has_word, month_of, range_months
 
 _STATED_TOTAL = re.compile(
     r"(\d{1,2}(?:\.\d)?)\s*\+?\s*(?:years?|yrs?)(?:\s+of)?(?:\s+(?:professional|total|work|"

@@ -43,7 +43,7 @@ from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # evidence.py re-exports render: a runtime import would be circular
-    from validators.evidence import Evidence
+    from hrstack.validators.evidence import Evidence
 
 __all__ = ["estimate_tokens", "render"]
 

@@ -14,7 +14,7 @@ from typing import Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from validators.config import CONFIGS_DIR_ENV, RulesConfigError, configs_dir
+from hrstack.validators.config import CONFIGS_DIR_ENV, RulesConfigError, configs_dir
 
 EVIDENCE_FILE = "evidence.yaml"
 #: A fully cut block ("Must-have met: (+9 more); missing: (+9 more). ... Flags: (+9 more).")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from validators.evidence_rules import EvidenceRules
+from hrstack.validators.evidence_rules import EvidenceRules
 
 _MONTHS = {
     name: index

@@ -28,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from validators.evidence import Evidence
-from validators.evidence_rules import GuardRules
+from hrstack.validators.evidence import Evidence
+from hrstack.validators.evidence_rules import GuardRules
 
 Decision = Literal["shortlist", "reject"]
 Status = Literal["shortlist", "reject", "verify"]

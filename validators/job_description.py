@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from validators.base import Check, ValidationResult
-from validators.checks import length_check, skipped
-from validators.grammar import (
+from hrstack.validators.base import Check, ValidationResult
+from hrstack.validators.checks import length_check, skipped
+from hrstack.validators.grammar import (
     Constraint,
     Line,
     Node,
@@ -24,8 +24,8 @@ from validators.grammar import (
     seq,
     shortest_line,
 )
-from validators.lists import bullet_sections, heading_aliases
-from validators.rules import JobDescriptionRules
+from hrstack.validators.lists import bullet_sections, heading_aliases
+from hrstack.validators.rules import JobDescriptionRules
 
 DOMAIN = "job_description"
 CHECKS = (

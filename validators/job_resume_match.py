@@ -25,12 +25,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from validators.base import Check, ValidationResult
-from validators.checks import distinct_check, length_check, skipped
-from validators.grammar import Alt, Char, Constraint, Line, bullets, choice, grammar, seq
-from validators.lists import bullet_sections, bullet_text, has_letter, heading_aliases
-from validators.protected import no_protected_check
-from validators.rules import JobResumeMatchRules
+from hrstack.validators.base import Check, ValidationResult
+from hrstack.validators.checks import distinct_check, length_check, skipped
+from hrstack.validators.grammar import Alt, Char, Constraint, Line, bullets, choice, grammar, seq
+from hrstack.validators.lists import bullet_sections, bullet_text, has_letter, heading_aliases
+from hrstack.validators.protected import no_protected_check
+from hrstack.validators.rules import JobResumeMatchRules
 
 DOMAIN = "job_resume_match"
 CHECKS = (

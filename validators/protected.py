@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 
-from validators.base import Check
+from hrstack.validators.base import Check
 
 Terms = Mapping[str, frozenset[str]]
 

@@ -37,17 +37,17 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from validators.base import Check, ValidationResult
-from validators.checks import (
+from hrstack.validators.base import Check, ValidationResult
+from hrstack.validators.checks import (
     collapse_spaces,
     distinct_check,
     occurs_as_word,
     skipped,
     specific_words,
 )
-from validators.grammar import Constraint
-from validators.protected import no_protected_check
-from validators.rules import RankRules
+from hrstack.validators.grammar import Constraint
+from hrstack.validators.protected import no_protected_check
+from hrstack.validators.rules import RankRules
 
 DOMAIN = "rank"
 #: The checks about the answer's shape, not its content (training's format reward uses them).

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from validators.base import ValidationResult
-from validators.checks import NUMBERED_LIST_CHECKS, length_check, numbered_list_checks
-from validators.grammar import Constraint, Line, Node, grammar, numbered, shortest_line
-from validators.lists import numbered_list
-from validators.rules import RecruitingStrategyRules
+from hrstack.validators.base import ValidationResult
+from hrstack.validators.checks import NUMBERED_LIST_CHECKS, length_check, numbered_list_checks
+from hrstack.validators.grammar import Constraint, Line, Node, grammar, numbered, shortest_line
+from hrstack.validators.lists import numbered_list
+from hrstack.validators.rules import RecruitingStrategyRules
 
 DOMAIN = "recruiting_strategy"
 CHECKS = (*NUMBERED_LIST_CHECKS, "length")

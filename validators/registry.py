@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from validators import (
+from hrstack.validators import (
     ats_keywords,
     job_description,
     job_resume_match,
@@ -17,9 +17,9 @@ from validators import (
     recruiting_strategy,
     resume_guidance,
 )
-from validators.base import ValidationResult, Validator
-from validators.grammar import Constraint
-from validators.rules import ValidatorRules
+from hrstack.validators.base import ValidationResult, Validator
+from hrstack.validators.grammar import Constraint
+from hrstack.validators.rules import ValidatorRules
 
 DOMAINS = (
     "resume_guidance",

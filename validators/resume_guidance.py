@@ -17,9 +17,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from validators.base import Check, ValidationResult
-from validators.checks import NUMBERED_LIST_CHECKS, length_check, numbered_list_checks
-from validators.grammar import (
+from hrstack.validators.base import Check, ValidationResult
+from hrstack.validators.checks import NUMBERED_LIST_CHECKS, length_check, numbered_list_checks
+from hrstack.validators.grammar import (
     Constraint,
     Line,
     Node,
@@ -29,8 +29,8 @@ from validators.grammar import (
     seq,
     shortest_line,
 )
-from validators.lists import bullet_text, has_letter, numbered_list
-from validators.rules import ResumeGuidanceRules
+from hrstack.validators.lists import bullet_text, has_letter, numbered_list
+from hrstack.validators.rules import ResumeGuidanceRules
 
 DOMAIN = "resume_guidance"
 CHECKS = (*NUMBERED_LIST_CHECKS, "ats_rule", "length")

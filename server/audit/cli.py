@@ -20,10 +20,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from server.audit.chain import verify
-from server.audit.impact import ImpactReport, decisions_from, impact
-from server.audit.log import rotated_files
-from server.audit.sinks import stored_records
+from hrstack.server.audit.chain import verify
+from hrstack.server.audit.impact import ImpactReport, decisions_from, impact
+from hrstack.server.audit.log import rotated_files
+from hrstack.server.audit.sinks import stored_records
 
 app = typer.Typer(help="The decision audit log (rank and match).", no_args_is_help=True)
 #: --domain's names: the route's, as users know them.

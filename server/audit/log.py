@@ -29,7 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from server.audit.chain import Chain, canonical
+from hrstack.server.audit.chain import Chain, canonical
 
 log = logging.getLogger(__name__)
 

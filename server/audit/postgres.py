@@ -24,8 +24,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from server.audit.chain import Chain, canonical, new_writer_id
-from server.audit.log import AuditWriteError
+from hrstack.server.audit.chain import Chain, canonical, new_writer_id
+from hrstack.server.audit.log import AuditWriteError
 
 TABLE = "hrstack_audit"
 _SCHEMA = """

@@ -12,7 +12,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from server.protocol import MatchResponse, RankResult
+from hrstack.server.protocol import MatchResponse, RankResult
 
 
 def sha256(*parts: str) -> str:

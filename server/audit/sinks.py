@@ -8,8 +8,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from server.audit.log import AuditLog, read_records
-from server.settings import Settings
+from hrstack.server.audit.log import AuditLog, read_records
+from hrstack.server.settings import Settings
 
 
 class AuditSink(Protocol):
@@ -20,7 +20,7 @@ class AuditSink(Protocol):
 
 async def open_audit(settings: Settings) -> AuditSink | None:
     if settings.audit_dsn is not None:
-        from server.audit.postgres import PostgresAuditLog  # psycopg only when it is used
+        from hrstack.server.audit.postgres import PostgresAuditLog  # psycopg only when it is used
 
         sink = PostgresAuditLog(settings.audit_dsn.get_secret_value(), writer=settings.audit_writer)
         await sink.open()
@@ -34,7 +34,7 @@ async def open_audit(settings: Settings) -> AuditSink | None:
 def stored_records(log: Path | None = None, dsn: str | None = None) -> Iterator[dict[str, Any]]:
     """The records of a file log or of the database, for ``hrstack audit``."""
     if dsn is not None:
-        from server.audit.postgres import read_records_pg
+        from hrstack.server.audit.postgres import read_records_pg
 
         return read_records_pg(dsn)
     if log is None:

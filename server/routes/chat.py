@@ -25,8 +25,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 
-from server.errors import BadChatRequest, GatewayError, error_body
-from server.openai_protocol import (
+from hrstack.server.errors import BadChatRequest, GatewayError, error_body
+from hrstack.server.openai_protocol import (
     AssistantMessage,
     ChatCompletion,
     ChatCompletionRequest,
@@ -35,7 +35,7 @@ from server.openai_protocol import (
     ModelList,
     TaskAnswer,
 )
-from server.protocol import (
+from hrstack.server.protocol import (
     AtsKeywordsRequest,
     AtsKeywordsResponse,
     JobDescriptionRequest,
@@ -50,11 +50,17 @@ from server.protocol import (
     TaskResponse,
     _Request,
 )
-from server.routes import match as match_route
-from server.routes import rank as rank_route
-from server.routes.common import RequestIdDep, ServiceDep, TaskOptions, answer, task_response
-from server.routes.tasks import ERRORS
-from server.service import Outcome, TaskService
+from hrstack.server.routes import match as match_route
+from hrstack.server.routes import rank as rank_route
+from hrstack.server.routes.common import (
+    RequestIdDep,
+    ServiceDep,
+    TaskOptions,
+    answer,
+    task_response,
+)
+from hrstack.server.routes.tasks import ERRORS
+from hrstack.server.service import Outcome, TaskService
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 #: When the gateway started; OpenAI's model list carries a creation time.

@@ -7,11 +7,11 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 
-from server.audit.log import AuditWriteError
-from server.audit.sinks import AuditSink
-from server.auth import ANONYMOUS
-from server.errors import AnswerInvalid, AuditUnavailable
-from server.protocol import (
+from hrstack.server.audit.log import AuditWriteError
+from hrstack.server.audit.sinks import AuditSink
+from hrstack.server.auth import ANONYMOUS
+from hrstack.server.errors import AnswerInvalid, AuditUnavailable
+from hrstack.server.protocol import (
     AttemptReport,
     CheckReport,
     EvidenceSummary,
@@ -25,12 +25,12 @@ from server.protocol import (
     _Request,
     parsed_fields,
 )
-from server.service import Outcome, TaskService
-from tasks import untrusted
-from tasks.redaction import Redacted
-from validators import ValidationResult
-from validators.evidence import Evidence
-from validators.guards import Override
+from hrstack.server.service import Outcome, TaskService
+from hrstack.tasks import untrusted
+from hrstack.tasks.redaction import Redacted
+from hrstack.validators import ValidationResult
+from hrstack.validators.evidence import Evidence
+from hrstack.validators.guards import Override
 
 R = TypeVar("R", bound=TaskResponse)
 

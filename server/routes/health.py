@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from server.protocol import DomainInfo, ErrorResponse
-from validators.registry import REQUIREMENTS
+from hrstack.server.protocol import DomainInfo, ErrorResponse
+from hrstack.validators.registry import REQUIREMENTS
 
 #: 401 only where API_KEYS is set and the path is not in AUTH_OPEN_PATHS.
 router = APIRouter(

@@ -13,9 +13,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from server.audit.records import match_record
-from server.protocol import MatchRequest, MatchResponse
-from server.routes.common import (
+from hrstack.server.audit.records import match_record
+from hrstack.server.protocol import MatchRequest, MatchResponse
+from hrstack.server.routes.common import (
     OptionsDep,
     RequestIdDep,
     ServiceDep,
@@ -25,7 +25,7 @@ from server.routes.common import (
     override_reports,
     redaction_items,
 )
-from server.routes.tasks import ERRORS
+from hrstack.server.routes.tasks import ERRORS
 
 DOMAIN = "job_resume_match"
 router = APIRouter(prefix="/v1", tags=["tasks"], responses=ERRORS)

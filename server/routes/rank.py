@@ -10,15 +10,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from server.audit.records import decision_record
-from server.protocol import (
+from hrstack.server.audit.records import decision_record
+from hrstack.server.protocol import (
     CandidateIn,
     RankRequest,
     RankResponse,
     RankResult,
     Usage,
 )
-from server.routes.common import (
+from hrstack.server.routes.common import (
     OptionsDep,
     RequestIdDep,
     ServiceDep,
@@ -32,9 +32,9 @@ from server.routes.common import (
     to_report,
     usage_of,
 )
-from server.routes.tasks import ERRORS
-from server.service import RankOutcome, TaskService
-from tasks.rank_input import parsed_verdict
+from hrstack.server.routes.tasks import ERRORS
+from hrstack.server.service import RankOutcome, TaskService
+from hrstack.tasks.rank_input import parsed_verdict
 
 router = APIRouter(prefix="/v1", tags=["rank"], responses=ERRORS)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from server.protocol import (
+from hrstack.server.protocol import (
     AtsKeywordsRequest,
     AtsKeywordsResponse,
     ErrorResponse,
@@ -19,7 +19,7 @@ from server.protocol import (
     ResumeGuidanceRequest,
     ResumeGuidanceResponse,
 )
-from server.routes.common import OptionsDep, RequestIdDep, ServiceDep, answer
+from hrstack.server.routes.common import OptionsDep, RequestIdDep, ServiceDep, answer
 
 #: Every status a task route can answer besides 200, so clients (and the schemathesis run in
 #: the tests) can rely on the document: nothing outside this list is ever sent.

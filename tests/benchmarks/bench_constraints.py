@@ -29,15 +29,15 @@ from typing import Any
 
 import httpx
 
-from server.engine import OpenAIHTTPEngine
-from server.metrics import Metrics
-from server.service import TaskService
-from server.settings import Settings
-from tasks.domains import DomainTable, load_domains
-from tasks.prompts import build_payload, domain_constraint
+from hrstack.server.engine import OpenAIHTTPEngine
+from hrstack.server.metrics import Metrics
+from hrstack.server.service import TaskService
+from hrstack.server.settings import Settings
+from hrstack.tasks.domains import DomainTable, load_domains
+from hrstack.tasks.prompts import build_payload, domain_constraint
+from hrstack.validators import ValidatorRules, load_rules
 from tests import realdocs
 from tests.stack import free_port, start_engine, start_vllm, stop_engine, wait_http
-from validators import ValidatorRules, load_rules
 
 CONCURRENCY = 8  # decode-speed waves
 VALIDITY_CONCURRENCY = 16  # the cpu profile's MAX_NUM_SEQS: the validity runs fill the engine
@@ -154,10 +154,10 @@ async def _repair_vs_reseed(
     failed checks (repair) or asked again (reseed). Share of valid next attempts."""
     from datetime import date
 
-    from tasks.prompts import Repair, assemble_answer
-    from tasks.rank_input import prepare_rank_input
-    from validators import validate
-    from validators.evidence_rules import load_evidence_rules
+    from hrstack.tasks.prompts import Repair, assemble_answer
+    from hrstack.tasks.rank_input import prepare_rank_input
+    from hrstack.validators import validate
+    from hrstack.validators.evidence_rules import load_evidence_rules
 
     engine = OpenAIHTTPEngine([url], timeout_s=1800, connect_timeout_s=30, retry_after_s=5)
     slots = asyncio.Semaphore(VALIDITY_CONCURRENCY)

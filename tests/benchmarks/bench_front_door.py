@@ -25,13 +25,13 @@ from typing import Any
 
 import httpx
 
-from server.client import Client
-from server.settings import Settings
-from tasks.domains import load_domains
-from tasks.prompts import build_payload
+from hrstack.server.client import Client
+from hrstack.server.settings import Settings
+from hrstack.tasks.domains import load_domains
+from hrstack.tasks.prompts import build_payload
+from hrstack.validators import load_rules
 from tests.benchmarks.bench_gateway import instant_stack, machine
 from tests.stack import running_stack
-from validators import load_rules
 
 #: (model, task field, text): short requests, so the first token is mostly the gateway's work.
 STREAMED = [

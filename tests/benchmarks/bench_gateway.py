@@ -30,12 +30,12 @@ from typing import Any
 
 import httpx
 
-from server.settings import Settings
-from tasks.domains import load_domains
-from tasks.prompts import build_payload
+from hrstack.server.settings import Settings
+from hrstack.tasks.domains import load_domains
+from hrstack.tasks.prompts import build_payload
+from hrstack.validators import load_rules, validate
 from tests.benchmarks.samples import SAMPLES
 from tests.stack import free_port, running_stack, stop_process, wait_http
-from validators import load_rules, validate
 
 
 @dataclass

@@ -31,9 +31,10 @@ from typing import Any
 
 import httpx
 
-from server.settings import Settings
-from tasks.domains import load_domains
-from tasks.prompts import build_payload
+from hrstack.server.settings import Settings
+from hrstack.tasks.domains import load_domains
+from hrstack.tasks.prompts import build_payload
+from hrstack.validators import load_rules
 from tests.realdocs import rank_messages, rank_pair_for_tokens
 from tests.stack import (
     free_port,
@@ -43,7 +44,6 @@ from tests.stack import (
     stop_process,
     wait_http,
 )
-from validators import load_rules
 
 CONCURRENCY = 8
 KVCACHE_GIB = 3

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
-from server.auth import caller_id
+from hrstack.server.auth import caller_id
 from tests.loadgen import Shot, run_load, summarise
 from tests.postgres import PostgresServer
 from tests.realdocs import posting, resume
@@ -128,7 +128,7 @@ def _check(shots: list[Shot], records: list[dict[str, Any]], figures: Callable[[
 def test_two_gateways_on_postgres_lose_nothing_when_one_is_killed(
     vllm_server: Any, postgres: PostgresServer, tmp_path: Path, figures: Callable[[str], None]
 ) -> None:
-    from server.audit.postgres import read_records_pg
+    from hrstack.server.audit.postgres import read_records_pg
 
     dsn = postgres.new_database()
     with _gateways(vllm_server.url, tmp_path, lambda name: {"AUDIT_DSN": dsn}) as gateways:
@@ -141,7 +141,7 @@ def test_two_gateways_on_postgres_lose_nothing_when_one_is_killed(
 def test_two_gateways_on_files_lose_nothing_when_one_is_killed(
     vllm_server: Any, tmp_path: Path, figures: Callable[[str], None]
 ) -> None:
-    from server.audit.log import read_records
+    from hrstack.server.audit.log import read_records
 
     paths = {name: tmp_path / f"audit-{name}" / "rank.jsonl" for name in ("a", "b")}
     with _gateways(vllm_server.url, tmp_path,

@@ -12,11 +12,11 @@ import re
 import httpx
 import pytest
 
-from tasks.domains import load_domains
-from tasks.prompts import Repair, assemble_answer, build_payload
+from hrstack.tasks.domains import load_domains
+from hrstack.tasks.prompts import Repair, assemble_answer, build_payload
+from hrstack.validators import FORMAT_CHECKS, load_rules, validate
+from hrstack.validators.config import configs_dir
 from tests.integration.test_gateway import ENDPOINTS, JD
-from validators import FORMAT_CHECKS, load_rules, validate
-from validators.config import configs_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

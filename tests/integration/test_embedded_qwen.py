@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 import pytest
 
-from deploy.model_shape import load_shape
-from deploy.plan_types import EngineConfig
-from deploy.planner import plan_cpu
-from server.settings import Settings
+from hrstack.deploy.model_shape import load_shape
+from hrstack.deploy.plan_types import EngineConfig
+from hrstack.deploy.planner import plan_cpu
+from hrstack.server.settings import Settings
 from tests.integration.test_gateway import ENDPOINTS
 from tests.integration.test_kv_plan import parse_kv_line
 from tests.stack import VLLM_START_TIMEOUT_S, free_port, stop_process, tail, wait_http

@@ -107,7 +107,7 @@ def test_one_request_id_from_the_client_through_the_gateway_into_vllm(gateway, v
     import time
     import uuid
 
-    from server.auth import caller_id
+    from hrstack.server.auth import caller_id
     from tests.integration.conftest import API_KEY
 
     rid = f"trace-{uuid.uuid4().hex[:12]}"
@@ -123,6 +123,6 @@ def test_one_request_id_from_the_client_through_the_gateway_into_vllm(gateway, v
         "request_id": rid, "domain": "ats_keywords", "caller": caller_id(API_KEY),
         "status": 200, "path": "/v1/ats-keywords", "method": "POST", "duration_ms": 0,
     }  # fmt: skip
-    attempts = [e for e in lines if "attempt" in e and e["logger"] == "server.service"]
+    attempts = [e for e in lines if "attempt" in e and e["logger"] == "hrstack.server.service"]
     assert attempts and all(e["upstream"] == vllm_server.url for e in attempts), lines
     assert rid in vllm_server.log_path.read_text(errors="replace"), "vLLM never saw the id"

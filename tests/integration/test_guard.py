@@ -10,7 +10,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from server.audit.log import read_records
+from hrstack.server.audit.log import read_records
 from tests.integration.conftest import API_KEY
 from tests.integration.test_gateway import JD, RESUME, WEAK
 

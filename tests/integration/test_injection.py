@@ -28,12 +28,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tasks.domains import load_domains
-from tasks.prompts import build_payload
+from hrstack.tasks.domains import load_domains
+from hrstack.tasks.prompts import build_payload
+from hrstack.validators import load_rules
+from hrstack.validators.config import configs_dir
 from tests.integration.conftest import API_KEY
 from tests.integration.test_gateway import JD, WEAK
-from validators import load_rules
-from validators.config import configs_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

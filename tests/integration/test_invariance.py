@@ -16,8 +16,8 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from training.rank_eval import gender_variants
-from training.rank_pairs import generate_pairs
+from hrstack.training.rank_eval import gender_variants
+from hrstack.training.rank_pairs import generate_pairs
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

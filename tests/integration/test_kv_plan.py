@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from deploy.model_shape import load_shape
-from deploy.plan_types import EngineConfig
-from deploy.planner import plan_cpu
+from hrstack.deploy.model_shape import load_shape
+from hrstack.deploy.plan_types import EngineConfig
+from hrstack.deploy.planner import plan_cpu
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from hrstack.validators.rank import CHECKS
 from tests.integration.conftest import API_KEY
 from tests.integration.test_gateway import JD, RESUME, WEAK
-from validators.rank import CHECKS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.settings import Settings
+from hrstack.server.settings import Settings
 from tests.stack import CI_MODEL, VLLM_START_TIMEOUT_S, free_port, tail, wait_http
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

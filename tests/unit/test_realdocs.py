@@ -11,12 +11,12 @@ from collections import Counter
 import pytest
 from pydantic import ValidationError
 
-from tasks.domains import load_domains
+from hrstack.tasks.domains import load_domains
+from hrstack.training.synth_docs import make_job
+from hrstack.validators.config import configs_dir
+from hrstack.validators.evidence import extract
+from hrstack.validators.evidence_rules import load_evidence_rules
 from tests import realdocs
-from training.synth_docs import make_job
-from validators.config import configs_dir
-from validators.evidence import extract
-from validators.evidence_rules import load_evidence_rules
 
 SEEDS = range(6)
 

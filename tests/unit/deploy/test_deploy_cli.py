@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from deploy.cli import app, parse_gpu
+from hrstack.deploy.cli import app, parse_gpu
 
 runner = CliRunner()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.metrics import MetricWrapperBase
 
-from server.metrics import Metrics
+from hrstack.server.metrics import Metrics
 
 DASHBOARD = Path(__file__).resolve().parents[3] / "configs" / "grafana" / "hrstack.json"
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
@@ -108,7 +108,7 @@ def test_latency_panels_read_answers_only() -> None:
 def test_prometheus_scrapes_the_gateway_and_vllm_at_their_default_ports() -> None:
     import yaml
 
-    from server.settings import Settings
+    from hrstack.server.settings import Settings
 
     config = yaml.safe_load((DASHBOARD.parents[1] / "prometheus" / "prometheus.yml").read_text())
     targets = {

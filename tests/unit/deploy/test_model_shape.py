@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.model_shape import known_models, load_shape, shape_from_config
+from hrstack.deploy.model_shape import known_models, load_shape, shape_from_config
 
 SMOL_CONFIG = {
     "model_type": "llama",

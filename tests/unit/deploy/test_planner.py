@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deploy.model_shape import load_shape
-from deploy.plan_types import EngineConfig, GiB
-from deploy.planner import CPU_BLOCK_SIZE, plan, plan_cpu, plan_gpu, weight_bytes
+from hrstack.deploy.model_shape import load_shape
+from hrstack.deploy.plan_types import EngineConfig, GiB
+from hrstack.deploy.planner import CPU_BLOCK_SIZE, plan, plan_cpu, plan_gpu, weight_bytes
 
 QWEN = load_shape("qwen2.5-7b")
 SMOL = load_shape("smollm2-135m")

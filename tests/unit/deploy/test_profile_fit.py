@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from deploy.model_shape import load_shape
-from deploy.profile_fit import gpu_profiles, min_vram_gib, plan_profile, plan_variant
-from server.profiles import available_profiles, choose_profile, profile_path
-from server.settings import ENGINE_FIELDS, PROFILE_GATEWAY_FIELDS
+from hrstack.deploy.model_shape import load_shape
+from hrstack.deploy.profile_fit import gpu_profiles, min_vram_gib, plan_profile, plan_variant
+from hrstack.server.profiles import available_profiles, choose_profile, profile_path
+from hrstack.server.settings import ENGINE_FIELDS, PROFILE_GATEWAY_FIELDS
 
 QWEN = load_shape("qwen2.5-7b")
 

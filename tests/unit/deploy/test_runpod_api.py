@@ -17,10 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from deploy.model_shape import load_shape
-from deploy.profile_fit import plan_profile
-from deploy.runpod_api import LIST_TEMPLATES, SAVE_TEMPLATE, RunPodError, save_template
-from deploy.runpod_template import PodTemplate, render_template
+from hrstack.deploy.model_shape import load_shape
+from hrstack.deploy.profile_fit import plan_profile
+from hrstack.deploy.runpod_api import LIST_TEMPLATES, SAVE_TEMPLATE, RunPodError, save_template
+from hrstack.deploy.runpod_template import PodTemplate, render_template
 
 KEY = "rp_test_key"
 

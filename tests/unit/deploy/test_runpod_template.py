@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from deploy.model_shape import load_shape
-from deploy.profile_fit import plan_profile
-from deploy.runpod_template import PodTemplate, render_template
+from hrstack.deploy.model_shape import load_shape
+from hrstack.deploy.profile_fit import plan_profile
+from hrstack.deploy.runpod_template import PodTemplate, render_template
 
 IMAGE = "ghcr.io/acme/hrstack:0.1.0"
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from server.app import create_app
-from server.engine import Completion, PromptSize
-from server.errors import GatewayError
-from server.settings import Settings
+from hrstack.server.app import create_app
+from hrstack.server.engine import Completion, PromptSize
+from hrstack.server.errors import GatewayError
+from hrstack.server.settings import Settings
 
 VALID_RANK = json.dumps(
     {"decision": "shortlist", "score": 0.8, "reasons": ["Python experience", "led data teams"]}

@@ -18,10 +18,10 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from server.audit.chain import GENESIS, Chain, canonical, record_hash, verify
-from server.audit.cli import app as audit_cli
-from server.audit.log import AuditLog, AuditWriteError, read_records
-from server.audit.postgres import PostgresAuditLog, read_records_pg
+from hrstack.server.audit.chain import GENESIS, Chain, canonical, record_hash, verify
+from hrstack.server.audit.cli import app as audit_cli
+from hrstack.server.audit.log import AuditLog, AuditWriteError, read_records
+from hrstack.server.audit.postgres import PostgresAuditLog, read_records_pg
 from tests.postgres import PostgresServer
 
 Records = list[dict[str, Any]]
@@ -212,7 +212,7 @@ def test_a_failed_file_write_does_not_advance_the_chain(
 ) -> None:
     import errno
 
-    from server.audit import log as audit_log
+    from hrstack.server.audit import log as audit_log
 
     log = AuditLog(tmp_path / "rank.jsonl")
     log.append(decisions(1))

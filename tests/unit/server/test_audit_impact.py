@@ -8,9 +8,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from server.audit.impact import UNKNOWN, decisions_from, impact
-from server.audit.log import AuditLog
-from server.cli import app
+from hrstack.server.audit.impact import UNKNOWN, decisions_from, impact
+from hrstack.server.audit.log import AuditLog
+from hrstack.server.cli import app
 
 
 def _records(groups: dict[str, tuple[int, int]]) -> tuple[list[dict], dict[str, dict[str, str]]]:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from server.audit import log as audit_log
-from server.audit.log import AuditLog, AuditWriteError, read_records, rotated_files
+from hrstack.server.audit import log as audit_log
+from hrstack.server.audit.log import AuditLog, AuditWriteError, read_records, rotated_files
 from tests.unit.server import answers as A
 from tests.unit.server.conftest import FakeEngine
 
@@ -88,7 +88,7 @@ def test_rotation_under_concurrent_writers_loses_nothing(tmp_path: Path):
 WRITER = """
 import sys
 from pathlib import Path
-from server.audit.log import AuditLog
+from hrstack.server.audit.log import AuditLog
 log = AuditLog(Path(sys.argv[1]), max_bytes=20_000)
 print("ready", flush=True)
 n = 0

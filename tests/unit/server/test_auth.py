@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from server.auth import ApiKeys, presented_key
-from server.settings import Settings
+from hrstack.server.auth import ApiKeys, presented_key
+from hrstack.server.settings import Settings
+from hrstack.validators.config import configs_dir
 from tests.unit.server import answers as A
 from tests.unit.server.conftest import FakeEngine
-from validators.config import configs_dir
 
 KEY = "k" * 24
 OTHER = "o" * 24

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.errors import UpstreamTimeout
-from server.service import _Edges
-from tasks.domains import DomainConfig
-from tasks.prompts import assemble_answer
+from hrstack.server.errors import UpstreamTimeout
+from hrstack.server.service import _Edges
+from hrstack.tasks.domains import DomainConfig
+from hrstack.tasks.prompts import assemble_answer
 from tests.unit.server import answers as A
 from tests.unit.server.conftest import FakeEngine
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from server import client as client_module
-from server.client import AsyncClient, Client, HrstackError
-from server.protocol import AtsKeywordsResponse, MatchResponse, RankRequest, RankResponse
+from hrstack.server import client as client_module
+from hrstack.server.client import AsyncClient, Client, HrstackError
+from hrstack.server.protocol import AtsKeywordsResponse, MatchResponse, RankRequest, RankResponse
 from tests.unit.server import answers as A
 from tests.unit.server.conftest import FakeEngine
 

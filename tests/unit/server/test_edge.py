@@ -12,10 +12,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from server.admission import Admission, Rejection, Ticket
-from server.app import create_app
-from server.profiles import load_profile
-from server.settings import Settings
+from hrstack.server.admission import Admission, Rejection, Ticket
+from hrstack.server.app import create_app
+from hrstack.server.profiles import load_profile
+from hrstack.server.settings import Settings
 from tests.unit.server import answers as A
 from tests.unit.server.conftest import FakeEngine, gateway_settings
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from server import embedded_model
-from server.embedded_model import EmbeddedModel, EmbeddedModelError, Part
+from hrstack.server import embedded_model
+from hrstack.server.embedded_model import EmbeddedModel, EmbeddedModelError, Part
 
 PARTS = [b"GGUF" + bytes(range(256)) * 40, bytes(reversed(range(256))) * 33 + b"end"]
 

@@ -9,8 +9,8 @@ import json
 import httpx
 import pytest
 
-from server.engine import OpenAIHTTPEngine
-from server.errors import UpstreamBadResponse, UpstreamTimeout, UpstreamUnavailable
+from hrstack.server.engine import OpenAIHTTPEngine
+from hrstack.server.errors import UpstreamBadResponse, UpstreamTimeout, UpstreamUnavailable
 
 OK_BODY = {
     "choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}],

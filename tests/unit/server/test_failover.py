@@ -8,9 +8,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from server.engine import EngineHooks, OpenAIHTTPEngine
-from server.errors import UpstreamTimeout, UpstreamUnavailable
-from server.upstreams import UpstreamPool
+from hrstack.server.engine import EngineHooks, OpenAIHTTPEngine
+from hrstack.server.errors import UpstreamTimeout, UpstreamUnavailable
+from hrstack.server.upstreams import UpstreamPool
 from tests.unit.server.test_engine import OK_BODY
 
 Handler = Callable[[httpx.Request], httpx.Response]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from server.launcher import vllm_command, vllm_env
-from server.settings import Settings
+from hrstack.server.launcher import vllm_command, vllm_env
+from hrstack.server.settings import Settings
 
 
 def _flag(cmd: list[str], flag: str) -> str | None:
@@ -31,6 +31,25 @@ def test_16gb_profile_command_matches_the_field_notes():
     assert _flag(cmd, "--quantization") == "bitsandbytes"
 
 
+def test_engine_python_runs_vllm_apart_from_the_gateway(monkeypatch):
+    """The RunPod image keeps the gateway in its own venv and vLLM in the base image's Python."""
+    import sys
+
+    import pydantic
+    import pytest
+
+    assert vllm_command(Settings(profile="cpu"), "m")[0] == sys.executable
+    monkeypatch.setenv("ENGINE_PYTHON", "sh")  # any command on PATH
+    assert vllm_command(Settings(profile="cpu"), "m")[:3] == [
+        "sh", "-m", "vllm.entrypoints.openai.api_server"
+    ]  # fmt: skip
+    monkeypatch.setenv("ENGINE_PYTHON", "/nonexistent/python3")
+    with pytest.raises(pydantic.ValidationError, match="ENGINE_PYTHON '/nonexistent/python3'"):
+        Settings(profile="cpu")
+    monkeypatch.setenv("UPSTREAM_URLS", "http://127.0.0.1:9")
+    assert Settings(profile="cpu").engine_python == "/nonexistent/python3"  # no engine launched
+
+
 def test_extra_args_are_appended(monkeypatch):
     monkeypatch.setenv("ENGINE_EXTRA_ARGS", "--enforce-eager --seed 7")
     cmd = vllm_command(Settings(profile="cpu"), "m")
@@ -55,8 +74,8 @@ def test_keep_alive_outlasts_client_pools_and_upstream_reuse_expires_first(monke
     import httpx
     import vllm.envs
 
-    from server.engine import UPSTREAM_IDLE_S
-    from server.launcher import uvicorn_config
+    from hrstack.server.engine import UPSTREAM_IDLE_S
+    from hrstack.server.launcher import uvicorn_config
 
     client_expiry = httpx.Limits().keepalive_expiry
     assert client_expiry is not None
@@ -131,9 +150,9 @@ def test_gateway_only_assumes_the_profiles_chunking_of_its_upstreams(monkeypatch
 
 
 def test_no_seed_is_sent_where_seeds_are_off():
-    from tasks.domains import load_domains
-    from tasks.prompts import build_payload
-    from validators import load_rules
+    from hrstack.tasks.domains import load_domains
+    from hrstack.tasks.prompts import build_payload
+    from hrstack.validators import load_rules
 
     settings = Settings(profile="cpu")
     domain = load_domains(settings.domains_file)["ats_keywords"]

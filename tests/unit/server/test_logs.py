@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from server import logs
-from server.auth import caller_id
-from server.engine import OpenAIHTTPEngine
+from hrstack.server import logs
+from hrstack.server.auth import caller_id
+from hrstack.server.engine import OpenAIHTTPEngine
 from tests.unit.server import answers as A
 from tests.unit.server.conftest import FakeEngine
 
@@ -46,7 +46,7 @@ def test_every_line_about_a_request_carries_its_context(make_client, captured) -
     )
     assert response.status_code == 200 and response.json()["attempts"] == 2
     mine = [e for e in _entries(captured) if e.get("request_id") == "req-42"]
-    attempts = [e for e in mine if e["logger"] == "server.service"]
+    attempts = [e for e in mine if e["logger"] == "hrstack.server.service"]
     access = [e for e in mine if e["logger"] == "hrstack.access"]
     assert [(e["attempt"], "failed" in e) for e in attempts] == [(1, True), (2, False)]
     assert len(access) == 1
@@ -74,7 +74,7 @@ def test_text_format_prefixes_the_request_id(make_client) -> None:
     finally:
         root.handlers[:] = saved
     text = stream.getvalue()
-    assert "[req-7#1] INFO server.service: resume_guidance attempt 1/" in text
+    assert "[req-7#1] INFO hrstack.server.service: resume_guidance attempt 1/" in text
     assert "[req-7] INFO hrstack.access: POST /v1/resume-guidance 200" in text
 
 

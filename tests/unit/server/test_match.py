@@ -11,12 +11,12 @@ import errno
 import json
 from pathlib import Path
 
-from server.audit.log import AuditLog, AuditWriteError, read_records
-from tasks.redaction import REDACTION_CATEGORIES
+from hrstack.server.audit.log import AuditLog, AuditWriteError, read_records
+from hrstack.tasks.redaction import REDACTION_CATEGORIES
+from hrstack.validators import load_rules
+from hrstack.validators.protected import protected_mentions
 from tests.unit.server import answers as A
 from tests.unit.server.conftest import FakeEngine
-from validators import load_rules
-from validators.protected import protected_mentions
 
 #: A job whose must-haves the resume below meets, so guards leave the model's verdict alone.
 JD = "Data Engineer at Acme.\nRequirements:\n- 5+ years of Python experience\n- SQL"

@@ -20,13 +20,13 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from server.app import create_app
-from server.settings import Settings
-from tasks.domains import load_domains
+from hrstack.server.app import create_app
+from hrstack.server.settings import Settings
+from hrstack.tasks.domains import load_domains
+from hrstack.validators.config import configs_dir
 from tests.realdocs import max_bodies
 from tests.unit.server import answers as A
 from tests.unit.server.conftest import FakeEngine, gateway_settings
-from validators.config import configs_dir
 
 KEY = "fuzz-key-0123456789abcdef"
 ANSWERS = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
+from hrstack.validators import DOMAINS
 from tests.unit.server import answers as A
 from tests.unit.server.conftest import FakeEngine
-from validators import DOMAINS
 
 
 def _wait_for_self_check(client, timeout_s: float = 5.0) -> None:

@@ -9,11 +9,11 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from server.profiles import available_profiles, choose_profile, load_profile
-from server.settings import ENGINE_FIELDS, PROFILE_GATEWAY_FIELDS, Settings
-from tasks.domains import load_domains
-from validators import load_rules
-from validators.config import configs_dir
+from hrstack.server.profiles import available_profiles, choose_profile, load_profile
+from hrstack.server.settings import ENGINE_FIELDS, PROFILE_GATEWAY_FIELDS, Settings
+from hrstack.tasks.domains import load_domains
+from hrstack.validators import load_rules
+from hrstack.validators.config import configs_dir
 
 CONFIGS = configs_dir()
 
@@ -130,7 +130,7 @@ def test_health_probe_patience_follows_the_profile_unless_set(monkeypatch):
 
 
 def test_the_embedded_model_sets_the_served_dtype_unless_dtype_does(monkeypatch):
-    from server import embedded_model
+    from hrstack.server import embedded_model
 
     monkeypatch.setattr(embedded_model, "cpu_has_bf16", lambda: True)
     assert Settings(profile="cpu", embedded_model="qwen2.5-0.5b").dtype == "bfloat16"

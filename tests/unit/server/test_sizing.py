@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
-from server.engine import PromptSize
-from server.sizing import cut_end, fit
+from hrstack.server.engine import PromptSize
+from hrstack.server.sizing import cut_end, fit
 from tests.unit.server import answers as A
 from tests.unit.server.conftest import VALID_RANK, FakeEngine
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from server.launcher import stop_engine
-from server.supervisor import EngineSupervisor, OutputTail, exit_reason
+from hrstack.server.launcher import stop_engine
+from hrstack.server.supervisor import EngineSupervisor, OutputTail, exit_reason
 
 CRASH = (
     "import sys; print('INFO engine step', flush=True); "

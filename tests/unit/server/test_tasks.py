@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.errors import UpstreamTimeout, UpstreamUnavailable
+from hrstack.server.errors import UpstreamTimeout, UpstreamUnavailable
 from tests.unit.server import answers as A
 from tests.unit.server.conftest import FakeEngine
 
@@ -163,7 +163,7 @@ def _resume_retry(tmp_path, mode: str):
     """The shipped domain table with resume_guidance's retry set to ``mode``."""
     import yaml
 
-    from validators.config import configs_dir
+    from hrstack.validators.config import configs_dir
 
     table = yaml.safe_load((configs_dir() / "domains.yaml").read_text())
     table["resume_guidance"]["retry"] = mode

@@ -12,12 +12,12 @@ import random
 
 import pytest
 
-from tasks.domains import load_domains
-from tasks.prompts import assemble_answer, build_payload, domain_constraint
+from hrstack.tasks.domains import load_domains
+from hrstack.tasks.prompts import assemble_answer, build_payload, domain_constraint
+from hrstack.validators import FORMAT_CHECKS, constraint, load_rules, validate
+from hrstack.validators.ats_keywords import posting_terms
+from hrstack.validators.config import configs_dir
 from tests.unit.server import answers as A
-from validators import FORMAT_CHECKS, constraint, load_rules, validate
-from validators.ats_keywords import posting_terms
-from validators.config import configs_dir
 
 RULES = load_rules()
 DOMAINS = load_domains(configs_dir() / "domains.yaml")
@@ -101,8 +101,8 @@ def compiler():
     xgrammar = pytest.importorskip("xgrammar")
     from transformers import AutoTokenizer
 
-    from server import embedded_model
-    from server.settings import Settings
+    from hrstack.server import embedded_model
+    from hrstack.server.settings import Settings
 
     tokenizer = AutoTokenizer.from_pretrained(
         embedded_model.prepare(Settings().cache_dir, embedded_model.FASTEST)

@@ -7,9 +7,14 @@ import re
 
 import pytest
 
-from tasks.domains import load_domains
-from validators.config import configs_dir, load_rules
-from validators.rank import SCORE_CHARS, rank_answer_max_chars, rank_json_schema, rank_properties
+from hrstack.tasks.domains import load_domains
+from hrstack.validators.config import configs_dir, load_rules
+from hrstack.validators.rank import (
+    SCORE_CHARS,
+    rank_answer_max_chars,
+    rank_json_schema,
+    rank_properties,
+)
 
 
 def test_rank_max_tokens_covers_the_longest_answer_the_schema_admits():

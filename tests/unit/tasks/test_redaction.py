@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from server.settings import Settings
-from tasks.redaction import REDACTION_CATEGORIES, Redactor
+from hrstack.server.settings import Settings
+from hrstack.tasks.redaction import REDACTION_CATEGORIES, Redactor
+from hrstack.validators import load_rules
 from tests.unit.server import answers as A
 from tests.unit.server.conftest import FakeEngine
-from validators import load_rules
 
 TERMS = load_rules().rank.protected_terms
 POSTING = "Data Analyst at Acme. Requirements: SQL, Tableau, Excel."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.untrusted import MARKER, screen_fields, screen_text
+from hrstack.tasks.untrusted import MARKER, screen_fields, screen_text
 from tests.unit.server import answers as A
 from tests.unit.server.conftest import VALID_RANK, FakeEngine
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.domains import DomainTable
-from training.config import load_production
-from validators import ValidatorRules
+from hrstack.tasks.domains import DomainTable
+from hrstack.training.config import load_production
+from hrstack.validators import ValidatorRules
 
 
 @pytest.fixture(scope="session")
@@ -33,8 +33,8 @@ def rules(production: tuple[DomainTable, ValidatorRules]) -> ValidatorRules:
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer, 64-wide Llama (random weights) with SmolLM2's ChatML tokenizer: the real
     code paths (peft, TRL, generation, merge) in seconds instead of minutes."""
-    from server import embedded_model
-    from server.settings import Settings
+    from hrstack.server import embedded_model
+    from hrstack.server.settings import Settings
 
     source = embedded_model.model_dir(Settings().cache_dir, embedded_model.FASTEST)
     if not embedded_model.is_prepared(source):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.prompts import build_messages
-from training.chat import IGNORE, encode_example, generation_config, render_prompt, sampler
-from training.synth import build_example
+from hrstack.tasks.prompts import build_messages
+from hrstack.training.chat import IGNORE, encode_example, generation_config, render_prompt, sampler
+from hrstack.training.synth import build_example
 
 
 @pytest.fixture(scope="module")

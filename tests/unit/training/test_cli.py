@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from server.cli import app
+from hrstack.server.cli import app
 from tests.unit.training.seed_log import RESUME_1000_3100, counts
 
 runner = CliRunner()

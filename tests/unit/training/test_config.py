@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from training.config import TrainConfig, load_train_config, parse_overrides
-from validators.config import configs_dir
+from hrstack.training.config import TrainConfig, load_train_config, parse_overrides
+from hrstack.validators.config import configs_dir
 
 TRAIN_CONFIGS = sorted((configs_dir() / "train").glob("*.yaml"))
 
@@ -88,9 +88,9 @@ def test_quota_scaling_keeps_every_listed_domain():
 def test_an_embedded_base_names_any_model_of_the_table(tmp_path: Path, monkeypatch):
     """'embedded' is the default embedded model, 'embedded:NAME' another; both prepared (no
     download), other bases untouched."""
-    from server import embedded_model
-    from training.config import ModelConfig
-    from training.sft import resolve_base
+    from hrstack.server import embedded_model
+    from hrstack.training.config import ModelConfig
+    from hrstack.training.sft import resolve_base
 
     asked: list[tuple[Path, str]] = []
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from training.config import TrainConfig
-from training.data import run_data
-from training.formats import read_examples
-from training.split import source_keys
+from hrstack.training.config import TrainConfig
+from hrstack.training.data import run_data
+from hrstack.training.formats import read_examples
+from hrstack.training.split import source_keys
 
 
 def test_data_stage_writes_splits_manifest_and_rejections(tmp_path: Path, domains, rules):

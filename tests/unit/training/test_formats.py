@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.domains import DomainTable
-from tasks.prompts import render_user_message
-from training.formats import MalformedRow, read_examples, read_rows, write_examples
+from hrstack.tasks.domains import DomainTable
+from hrstack.tasks.prompts import render_user_message
+from hrstack.training.formats import MalformedRow, read_examples, read_rows, write_examples
 
 
 def write_jsonl(path: Path, rows: list[object]) -> Path:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from hrstack.training.config import GatingConfig
+from hrstack.training.gating import Check, Gate, GateLog, replay
 from tests.unit.training.seed_log import (
     EARLY,
     LOGGED_1000_3100,
@@ -13,8 +15,6 @@ from tests.unit.training.seed_log import (
     RESUME_1000_3100,
     counts,
 )
-from training.config import GatingConfig
-from training.gating import Check, Gate, GateLog, replay
 
 SEED = GatingConfig(warmup_steps=400, threshold=0.75)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from training.config import TrainConfig
-from training.grpo import build_dataset, load_pairs, run_grpo
-from training.rank_pairs import prompt_fields
-from training.reward import COMPONENTS
+from hrstack.training.config import TrainConfig
+from hrstack.training.grpo import build_dataset, load_pairs, run_grpo
+from hrstack.training.rank_pairs import prompt_fields
+from hrstack.training.reward import COMPONENTS
 
 
 def _config(tmp_path: Path, model: Path, **grpo: object) -> TrainConfig:
@@ -39,8 +39,8 @@ def test_split_is_disjoint_and_deterministic(tmp_path, tiny_model):
 def test_prompts_are_the_production_prompts(tmp_path, tiny_model, domains):
     from transformers import AutoTokenizer
 
-    from tasks.prompts import build_messages
-    from training.chat import render_prompt
+    from hrstack.tasks.prompts import build_messages
+    from hrstack.training.chat import render_prompt
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     train, _ = load_pairs(_config(tmp_path, tiny_model))
@@ -72,7 +72,7 @@ def test_warm_start_from_an_adapter_dir_merges_it_first(tmp_path, tiny_model):
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from training.grpo import load_hf_policy, resolve_init
+    from hrstack.training.grpo import load_hf_policy, resolve_init
 
     adapter_dir = tmp_path / "checkpoint-4"
     peft = get_peft_model(
@@ -89,14 +89,14 @@ def test_warm_start_from_an_adapter_dir_merges_it_first(tmp_path, tiny_model):
 
 
 def test_missing_warm_start_says_what_to_run(tmp_path, tiny_model):
-    from training.grpo import resolve_init
+    from hrstack.training.grpo import resolve_init
 
     with pytest.raises(FileNotFoundError, match="hrstack train sft"):
         resolve_init(_config(tmp_path, tiny_model, init="merged"))
 
 
 def test_grpo_settings_refuse_unknown_keys_and_unsafe_sampling(tmp_path):
-    from training.config import load_train_config
+    from hrstack.training.config import load_train_config
 
     base = tmp_path / "c.yaml"
     base.write_text("name: x\n")

@@ -10,15 +10,15 @@ from collections import Counter
 
 import pytest
 
-from training import calibration as calibration_module
-from training.calibration import calibration
-from training.config import load_production
-from training.hard_pairs import KINDS, STALE_YEARS, draw_hard_pair, generate_hard_pairs
-from training.rank_baselines import evidence_only, guards_only
-from training.rank_eval import contribution, evaluate_baselines, summarize
-from training.rank_pairs import TODAY, generate_pairs, prepared_input
-from training.synth import generate
-from validators.evidence_rules import load_evidence_rules
+from hrstack.training import calibration as calibration_module
+from hrstack.training.calibration import calibration
+from hrstack.training.config import load_production
+from hrstack.training.hard_pairs import KINDS, STALE_YEARS, draw_hard_pair, generate_hard_pairs
+from hrstack.training.rank_baselines import evidence_only, guards_only
+from hrstack.training.rank_eval import contribution, evaluate_baselines, summarize
+from hrstack.training.rank_pairs import TODAY, generate_pairs, prepared_input
+from hrstack.training.synth import generate
+from hrstack.validators.evidence_rules import load_evidence_rules
 
 GUARDS = load_evidence_rules().guards
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from hrstack.training.data import run_data
+from hrstack.training.evaluate import evaluate_model, wilson
+from hrstack.training.merge import run_merge
+from hrstack.training.report import run_report
+from hrstack.training.select import run_select
+from hrstack.training.sft import run_sft
 from tests.unit.training.test_sft_gate import tiny_config
-from training.data import run_data
-from training.evaluate import evaluate_model, wilson
-from training.merge import run_merge
-from training.report import run_report
-from training.select import run_select
-from training.sft import run_sft
 
 pytestmark = pytest.mark.slow
 

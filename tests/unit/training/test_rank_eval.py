@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from training.rank_eval import (
+from hrstack.training.rank_eval import (
     Answer,
     classification,
     confusion,
@@ -17,8 +17,8 @@ from training.rank_eval import (
     summarize,
     swap_gender,
 )
-from training.rank_pairs import RankPair
-from training.reward import COMPONENTS, RankRewardModel
+from hrstack.training.rank_pairs import RankPair
+from hrstack.training.reward import COMPONENTS, RankRewardModel
 
 GOLD = ["shortlist", "shortlist", "shortlist", "reject", "reject", "reject", "shortlist"]
 PRED = ["shortlist", "reject", None, "shortlist", "reject", "reject", "shortlist"]
@@ -104,7 +104,7 @@ def test_summary_averages_rewards_and_counts_held_flags():
 
 
 def test_model_names_resolve_to_run_dirs(tmp_path):
-    from training.config import TrainConfig
+    from hrstack.training.config import TrainConfig
 
     cfg = TrainConfig(name="x", run_dir=tmp_path, model={"base": str(tmp_path / "b")})
     dirs = model_dirs(cfg, ["grpo", "merged", "sft=/m/sft", str(tmp_path / "other")])
@@ -115,7 +115,7 @@ def test_model_names_resolve_to_run_dirs(tmp_path):
 def test_grpo_and_rank_eval_commands_are_mounted():
     from typer.testing import CliRunner
 
-    from server.cli import app
+    from hrstack.server.cli import app
 
     result = CliRunner().invoke(app, ["train", "--help"])
     assert result.exit_code == 0
@@ -136,7 +136,7 @@ def _served(**given):
 def test_served_answers_carry_status_flags_and_rewards(rules):
     import httpx
 
-    from training.rank_eval import ServedRanker, evaluate_served
+    from hrstack.training.rank_eval import ServedRanker, evaluate_served
 
     seen = []
     body = '{"decision":"reject","score":0.2,"reasons":["No SQL listed here","Only 1 year"]}'
@@ -175,7 +175,7 @@ def test_served_summary_separates_the_models_decisions_from_the_guards(rules):
     model's own is wrong, and the report says which rule changed it."""
     import httpx
 
-    from training.rank_eval import ServedRanker, evaluate_served
+    from hrstack.training.rank_eval import ServedRanker, evaluate_served
 
     body = '{"reasons":["No SQL listed here","Only Excel work"],"decision":"shortlist","score":0.9}'
     result = {"decision": "reject", "score": 0.45, "text": body, "valid": True,
@@ -204,8 +204,8 @@ def test_served_summary_separates_the_models_decisions_from_the_guards(rules):
 def test_rank_eval_end_to_end_on_a_tiny_model(tmp_path, tiny_model, domains, rules):
     import json
 
-    from training.config import TrainConfig
-    from training.rank_eval import run_rank_eval
+    from hrstack.training.config import TrainConfig
+    from hrstack.training.rank_eval import run_rank_eval
 
     cfg = TrainConfig.model_validate({
         "name": "t", "run_dir": str(tmp_path), "model": {"base": str(tiny_model)},

@@ -6,10 +6,16 @@ from collections import Counter
 
 import pytest
 
-from tasks.prompts import build_messages
-from training.rank_pairs import TODAY, generate_pairs, prepared_input, prompt_fields, split_pairs
-from validators.evidence import extract, render
-from validators.evidence_rules import load_evidence_rules
+from hrstack.tasks.prompts import build_messages
+from hrstack.training.rank_pairs import (
+    TODAY,
+    generate_pairs,
+    prepared_input,
+    prompt_fields,
+    split_pairs,
+)
+from hrstack.validators.evidence import extract, render
+from hrstack.validators.evidence_rules import load_evidence_rules
 
 RULES = load_evidence_rules()
 

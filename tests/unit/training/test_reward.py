@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from training.config import RewardSettings
-from training.reward import (
+from hrstack.training.config import RewardSettings
+from hrstack.training.reward import (
     COMPONENTS,
     RankRewardModel,
     reward_components,
     trl_reward_funcs,
     weighted_total,
 )
-from validators.rank import rank_answer_max_chars
+from hrstack.validators.rank import rank_answer_max_chars
 
 JD = "Data Analyst at Acme Retail. Requirements: 3+ years of SQL, Tableau, Excel."
 CAND = "4 years as a data analyst at Northwind. SQL, Tableau dashboards, Excel."

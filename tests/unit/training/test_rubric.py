@@ -7,8 +7,8 @@ import doctest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from training import rubric
-from training.rubric import CandidateFacts, JobFacts, recommendation, score_candidate
+from hrstack.training import rubric
+from hrstack.training.rubric import CandidateFacts, JobFacts, recommendation, score_candidate
 
 SKILLS = ["SQL", "Python", "Tableau", "Excel", "dbt", "Looker"]
 

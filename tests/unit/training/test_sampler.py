@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers.generation.logits_process import TemperatureLogitsWarper, TopPLogitsWarper
 
-from training.sampler import NucleusSampler
+from hrstack.training.sampler import NucleusSampler
 
 
 def hf_kept(scores: torch.Tensor, temperature: float, top_p: float) -> set[tuple[int, int]]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from training.config import EvalConfig
-from training.sampling import STABILIZED, STRATIFIED, EvalSampler
-from training.synth import generate
+from hrstack.training.config import EvalConfig
+from hrstack.training.sampling import STABILIZED, STRATIFIED, EvalSampler
+from hrstack.training.synth import generate
 
 
 def sampler(domains, rules, **overrides) -> EvalSampler:

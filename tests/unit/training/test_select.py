@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from training.select import Candidate, candidate_of, choose
+from hrstack.training.select import Candidate, candidate_of, choose
 
 
 def checkpoint(root: Path, step: int, counts: dict[str, list[int]], loss: float | None,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from training.config import TrainConfig
-from training.data import run_data
-from training.gating import DECISION_FILE, GateLog
-from training.sft import DONE_FILE, run_sft, training_args
+from hrstack.training.config import TrainConfig
+from hrstack.training.data import run_data
+from hrstack.training.gating import DECISION_FILE, GateLog
+from hrstack.training.sft import DONE_FILE, run_sft, training_args
 
 pytestmark = pytest.mark.slow
 

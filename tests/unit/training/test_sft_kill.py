@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hrstack.training.config import TrainConfig
+from hrstack.training.data import run_data
+from hrstack.training.gating import GateLog
+from hrstack.training.sft import DONE_FILE, run_sft
 from tests.unit.training.test_sft_gate import checkpoints, tiny_config
-from training.config import TrainConfig
-from training.data import run_data
-from training.gating import GateLog
-from training.sft import DONE_FILE, run_sft
 
 pytestmark = pytest.mark.slow
 

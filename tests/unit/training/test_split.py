@@ -7,8 +7,8 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from training.formats import Example, Message
-from training.split import dedupe, groups, source_keys, split_examples
+from hrstack.training.formats import Example, Message
+from hrstack.training.split import dedupe, groups, source_keys, split_examples
 
 
 def row(domain: str, user: str, answer: str = "1. ok", **fields: str) -> Example:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.prompts import build_messages
-from training.synth import allocate, build_example, generate
-from validators import DOMAINS, validate
-from validators.evidence_rules import load_evidence_rules
+from hrstack.tasks.prompts import build_messages
+from hrstack.training.synth import allocate, build_example, generate
+from hrstack.validators import DOMAINS, validate
+from hrstack.validators.evidence_rules import load_evidence_rules
 
 
 @pytest.mark.parametrize("seed", [0, 1234])
@@ -51,7 +51,7 @@ def test_rows_vary_in_roles_companies_and_wording(domains, rules):
 
 
 def test_rank_rows_carry_the_served_gold_label_in_schema_order(domains, rules):
-    from validators.rank import rank_json_schema, rank_properties
+    from hrstack.validators.rank import rank_json_schema, rank_properties
 
     order = list(rank_properties(rank_json_schema(rules.rank)))
     for index in range(50):
@@ -69,8 +69,8 @@ def test_rank_rows_teach_the_must_have_guard_and_are_balanced(domains, rules):
     """Gold is the served policy: a must-have the evidence shows missing is a reject with a
     capped score, and the reasons say which; with none missing the decision is the rubric's,
     or, for the hard set's rows, the specialty rule's, its decisive fact stated first."""
-    from training.hard_pairs import KINDS
-    from validators.evidence_rules import load_evidence_rules
+    from hrstack.training.hard_pairs import KINDS
+    from hrstack.validators.evidence_rules import load_evidence_rules
 
     cap = load_evidence_rules().guards.missing_must_have_cap
     decisions, kinds = [], []
@@ -99,9 +99,9 @@ def test_rank_rows_teach_the_must_have_guard_and_are_balanced(domains, rules):
 def test_rank_rows_share_no_job_or_candidate_with_the_rank_eval_set(domains, rules):
     """The SFT rank rows and the held-out rank-eval pairs come from different generators:
     no posting and no resume text appears on both sides."""
-    from training.config import load_train_config
-    from training.grpo import load_pairs
-    from training.rank_pairs import prompt_fields
+    from hrstack.training.config import load_train_config
+    from hrstack.training.grpo import load_pairs
+    from hrstack.training.rank_pairs import prompt_fields
 
     cfg = load_train_config(Path("configs/train/cpu.yaml"))
     _, held_out = load_pairs(cfg)
@@ -115,8 +115,8 @@ def test_rank_rows_share_no_job_or_candidate_with_the_rank_eval_set(domains, rul
 def test_rank_candidates_survive_production_redaction_unchanged(domains, rules):
     """Production redacts rank candidates before prompting; synthetic ones hold nothing to
     redact, so the trained prompt is the served prompt."""
-    redaction = pytest.importorskip("tasks.redaction")
-    from server.settings import Settings
+    redaction = pytest.importorskip("hrstack.tasks.redaction")
+    from hrstack.server.settings import Settings
 
     categories = getattr(Settings(), "redact_categories", None)
     if not categories or not hasattr(rules.rank, "protected_terms"):

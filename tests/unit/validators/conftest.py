@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from validators import ValidatorRules
+from hrstack.validators import ValidatorRules
 
 PROTECTED = {
     "gender": ["she", "he", "his", "her", "non-binary"],

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from hrstack.validators import ValidatorRules
+from hrstack.validators.ats_keywords import CHECKS, posting_terms, requirements, validate
 from tests import realdocs
-from validators import ValidatorRules
-from validators.ats_keywords import CHECKS, posting_terms, requirements, validate
 
 VALID = "1. Python\n2. Kubernetes\n3. PostgreSQL\n4. CI/CD\n5. Stakeholder Management\n"
 

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from validators.evidence import extract, render
-from validators.evidence_rules import load_evidence_rules
-from validators.injection import MARKER
+from hrstack.validators.evidence import extract, render
+from hrstack.validators.evidence_rules import load_evidence_rules
+from hrstack.validators.injection import MARKER
 
 RULES = load_evidence_rules()
 TODAY = date(2026, 6, 1)
@@ -208,8 +208,8 @@ def test_never_raises_on_arbitrary_json_profiles(value: object) -> None:
 def test_recovers_the_rubrics_missing_must_haves_on_generated_pairs() -> None:
     """The accuracy the served system can reach: on 200 generated pairs, the set of must-haves
     the extractor finds missing is exactly the rubric's (required skills and licenses)."""
-    from training.rank_pairs import TODAY as PAIRS_TODAY
-    from training.rank_pairs import generate_pairs
+    from hrstack.training.rank_pairs import TODAY as PAIRS_TODAY
+    from hrstack.training.rank_pairs import generate_pairs
 
     pairs = generate_pairs(200, seed=2024)
     wrong = [

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from validators.evidence import Evidence, Flag, Requirement, extract, render
-from validators.evidence_render import DETAIL_CHARS, estimate_tokens
-from validators.evidence_rules import MIN_RENDER_BUDGET_TOKENS, load_evidence_rules
-from validators.evidence_terms import vocabulary
+from hrstack.validators.evidence import Evidence, Flag, Requirement, extract, render
+from hrstack.validators.evidence_render import DETAIL_CHARS, estimate_tokens
+from hrstack.validators.evidence_rules import MIN_RENDER_BUDGET_TOKENS, load_evidence_rules
+from hrstack.validators.evidence_terms import vocabulary
 
 RULES = load_evidence_rules()
 BUDGET = RULES.render_budget_tokens
@@ -198,8 +198,8 @@ def test_any_text_stays_within_the_smallest_budget(jd: str, candidate: str) -> N
 def _tokenizer(name: str) -> Any:
     """An embedded model's tokenizer as `make setup` / `make test-models` prepared it."""
     transformers = pytest.importorskip("transformers", reason="transformers is not installed")
-    from server import embedded_model
-    from server.settings import Settings
+    from hrstack.server import embedded_model
+    from hrstack.server.settings import Settings
 
     directory: Path = embedded_model.model_dir(Settings().cache_dir, name)
     if not (directory / "tokenizer.json").is_file():

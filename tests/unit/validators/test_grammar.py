@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from validators.grammar import Alt, Lit, Opt, Seq, numbered, seq
+from hrstack.validators.grammar import Alt, Lit, Opt, Seq, numbered, seq
 
 
 def test_spans_add_up_through_sequences_alternatives_and_options() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from validators.evidence import Evidence, Flag, Requirement
-from validators.evidence_rules import GuardRules
-from validators.guards import apply_guards, apply_match_guards
+from hrstack.validators.evidence import Evidence, Flag, Requirement
+from hrstack.validators.evidence_rules import GuardRules
+from hrstack.validators.guards import apply_guards, apply_match_guards
 
 RULES = GuardRules(
     missing_must_have_cap=0.45,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from validators import ValidatorRules
-from validators.job_description import CHECKS, requirements, validate
+from hrstack.validators import ValidatorRules
+from hrstack.validators.job_description import CHECKS, requirements, validate
 
 RESPONSIBILITIES = "- Design and build payment APIs\n- Own reliability of core services\n"
 REQUIREMENTS = "- 5+ years of backend development\n- Strong PostgreSQL knowledge\n"

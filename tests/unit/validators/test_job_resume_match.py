@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from validators import ValidatorRules
-from validators.job_resume_match import CHECKS, recommendation_word, requirements, validate
+from hrstack.validators import ValidatorRules
+from hrstack.validators.job_resume_match import CHECKS, recommendation_word, requirements, validate
 
 VALID = (
     "Match Score: 78/100\n\n"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from validators import ValidatorRules
-from validators.rank import CHECKS, requirements, validate
+from hrstack.validators import ValidatorRules
+from hrstack.validators.rank import CHECKS, requirements, validate
 
 CONTEXT = {
     "job_description": "Senior Backend Engineer. 5+ years Python, Kubernetes, PostgreSQL.",

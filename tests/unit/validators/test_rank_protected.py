@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from validators import ValidatorRules, load_rules
-from validators.protected import protected_mentions
-from validators.rank import CHECKS, validate
+from hrstack.validators import ValidatorRules, load_rules
+from hrstack.validators.protected import protected_mentions
+from hrstack.validators.rank import CHECKS, validate
 
 CONTEXT = {
     "job_description": "Backend Engineer. Python, Kubernetes. Catholic Health System.",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from validators import ValidatorRules
-from validators.recruiting_strategy import CHECKS, requirements, validate
+from hrstack.validators import ValidatorRules
+from hrstack.validators.recruiting_strategy import CHECKS, requirements, validate
 
 VALID = (
     "1. Define the scorecard with the hiring manager.\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from validators import ValidatorRules
-from validators.resume_guidance import CHECKS, requirements, validate
+from hrstack.validators import ValidatorRules
+from hrstack.validators.resume_guidance import CHECKS, requirements, validate
 
 TIPS = (
     "1. Lead with a two-line summary tailored to the role you want.\n"

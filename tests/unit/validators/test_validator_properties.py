@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from validators import CHECK_NAMES, DOMAINS, ValidatorRules, validate
+from hrstack.validators import CHECK_NAMES, DOMAINS, ValidatorRules, validate
 
 # Fragments that reach the parsers' deeper branches far more often than uniform text does.
 FRAGMENTS = st.sampled_from(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import validators
-from validators import (
+import hrstack.validators as validators
+from hrstack.validators import (
     CHECK_NAMES,
     DOMAINS,
     REQUIREMENTS,

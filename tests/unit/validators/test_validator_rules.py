@@ -9,9 +9,9 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from validators import DOMAINS, RulesConfigError, ValidatorRules, load_rules
-from validators import rules as rules_module
-from validators.config import CONFIGS_DIR_ENV, configs_dir
+from hrstack.validators import DOMAINS, RulesConfigError, ValidatorRules, load_rules
+from hrstack.validators import rules as rules_module
+from hrstack.validators.config import CONFIGS_DIR_ENV, configs_dir
 
 REPO_YAML = Path(__file__).resolve().parents[3] / "configs" / "validators.yaml"
 
