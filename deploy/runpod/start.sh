@@ -13,7 +13,7 @@ export PROFILE="${PROFILE:-auto}"
 python="${HRSTACK_PYTHON:-python3}"
 
 echo "hrstack start: HF_HOME=$HF_HOME CACHE_DIR=$CACHE_DIR VLLM_CACHE_ROOT=$VLLM_CACHE_ROOT"
-"$python" -m deploy.cli preflight   # exits 3 (and stops here) when the plan cannot fit
+"$python" -m hrstack.deploy.cli preflight   # exits 3 (and stops here) when the plan cannot fit
 
 if [[ "${HRSTACK_DRY_RUN:-0}" == "1" ]]; then
   echo "dry run: exec hrstack serve $*"

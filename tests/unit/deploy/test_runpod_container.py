@@ -1,12 +1,12 @@
-"""The container assets: a pinned Dockerfile whose entrypoint is start.sh, and start.sh itself.
+"""The RunPod image: a pinned vLLM base, the gateway in its own venv, start.sh as entrypoint.
 
-No Docker engine is available where these tests run, so the Dockerfile is parsed, not built;
-start.sh runs for real in its dry-run mode (the same settings and planner, nothing started).
+No Docker engine is available where these tests run, so the Dockerfile is parsed, not built
+(the rules both images share are in test_container.py); start.sh runs for real in its dry-run
+mode (the same settings and planner, nothing started).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -15,44 +15,64 @@ from pathlib import Path
 
 import pytest
 
-ASSETS = Path(__file__).resolve().parents[3] / "deploy" / "runpod"
+from tests.unit.deploy.dockerfiles import RUNPOD, commands, copy_args, env, exec_form, of, stages
+
+ASSETS = RUNPOD.parent
 REPO = ASSETS.parents[1]
-
-
-def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
-    text = (ASSETS / "Dockerfile").read_text().replace("\\\n", " ")
-    lines = [line.strip() for line in text.splitlines()]
-    pairs = [line.split(None, 1) for line in lines if line and not line.startswith("#")]
-    return [(p[0].upper(), p[1] if len(p) > 1 else "") for p in pairs]
-
-
-def only(name: str) -> str:
-    found = [args for inst, args in instructions() if inst == name]
-    assert len(found) == 1, f"expected one {name}, found {found}"
-    return found[0]
+VENV = "/opt/hrstack/venv"
 
 
 def test_base_image_is_the_official_vllm_image_pinned_by_version() -> None:
-    image = only("FROM").split()[0]
+    image, *build_stages = (stage.parent for stage in stages(RUNPOD))
     repo, _, tag = image.partition(":")
     assert repo == "vllm/vllm-openai"
     assert tag.startswith("v0.32.0") and "latest" not in tag
+    names = {stage.name for stage in stages(RUNPOD)}
+    assert set(build_stages) <= names, "every later stage builds on this file's own stages"
     pyproject = (REPO / "pyproject.toml").read_text()
     assert '"vllm==0.32.0"' in pyproject  # the image's vLLM is the one hrstack pins
 
 
 def test_entrypoint_is_tini_then_the_start_script() -> None:
-    entrypoint = json.loads(only("ENTRYPOINT"))
-    assert entrypoint[0].endswith("tini") and entrypoint[1] == "--"
-    assert entrypoint[-1].endswith("deploy/runpod/start.sh")
+    entrypoint = exec_form(of(RUNPOD, "ENTRYPOINT", final=True)[-1])
+    assert entrypoint[:2] == ["/usr/bin/tini", "--"]
+    copied = {copy_args(c)[2]: copy_args(c)[1] for c in of(RUNPOD, "COPY", final=True)}
+    assert copied[entrypoint[-1]] == ["deploy/runpod/start.sh"]
 
 
-def test_health_port_and_install() -> None:
-    assert "/readyz" in only("HEALTHCHECK") and "--start-period" in only("HEALTHCHECK")
-    assert only("EXPOSE") == "8000"
-    runs = " ".join(args for inst, args in instructions() if inst == "RUN")
-    assert 'pip install --no-cache-dir -e ".[serve]"' in runs
+def test_gateway_and_vllm_keep_their_own_pythons() -> None:
+    """vLLM's environment is the base image's, untouched: the lock and the wheel go into a venv,
+    the launcher runs vLLM with ENGINE_PYTHON, and start.sh's preflight with HRSTACK_PYTHON."""
+    from hrstack.server.settings import Settings
+
+    values = env(RUNPOD)
+    assert "engine_python" in Settings.model_fields
+    assert values["ENGINE_PYTHON"] == "python3" and VENV not in values.get("PATH", "")
+    assert values["HRSTACK_PYTHON"] == f"{VENV}/bin/python"
+    runs = [c for s in of(RUNPOD, "RUN", final=True) for c in commands(s)]
+    assert f"python3 -m venv {VENV}" in runs
+    assert f"ln -s {VENV}/bin/hrstack /usr/local/bin/hrstack" in runs  # `exec hrstack serve`
+    installs = [c for s in of(RUNPOD, "RUN") for c in commands(s) if "pip install" in c]
+    assert all(c.startswith((f"{VENV}/bin/pip ", "/tmp/build/bin/pip ")) for c in installs)
+    assert '"$python" -m hrstack.deploy.cli preflight' in (ASSETS / "start.sh").read_text()
+
+
+def test_the_user_owns_the_volume_and_the_audit_log_lives_there() -> None:
+    values = env(RUNPOD)
+    volume = values["HRSTACK_VOLUME"]
+    assert values["AUDIT_LOG_PATH"].startswith(f"{volume}/")
+    runs = [c for s in of(RUNPOD, "RUN", final=True) for c in commands(s)]
+    uid = of(RUNPOD, "USER", final=True)[-1].value.split(":")[0]
+    made = next(c for c in runs if c.startswith("useradd ") and f"--uid {uid} " in c)
+    name = made.split()[-1]
+    assert {f"chown {name}:{name} {volume}", f"chown {uid}:{uid} {volume}"} & set(runs)
+
+
+def test_the_image_serves_the_templates_model() -> None:
+    """The embedded PyPI models need torch in the gateway's venv; the image serves MODEL."""
+    from hrstack.deploy.runpod_template import DEFAULT_MODEL
+
+    assert env(RUNPOD)["MODEL"] == DEFAULT_MODEL
 
 
 def test_start_script_is_valid_bash_and_execs_the_launcher() -> None:
