@@ -8,7 +8,9 @@ WARNING, no per-request line; no OTLP endpoint), one with both on (LOG_FORMAT=js
 access and attempt lines; OTLP_ENDPOINT at the stub, which accepts and drops the spans, so the
 exporter really serializes and sends them). The same resume-guidance request goes to each
 in turn at concurrency 1; more gateways split the two (JSON logs only, tracing only) and show
-what head sampling saves (both on with every request traced, against the default 10%).
+what head sampling saves (both on with every request traced, against the default 10%). Each
+variant runs as several gateway processes (--replicas), averaged, so no variant's figure is one
+process's luck in its placement on the cores.
 Target: on minus off <= 0.2 ms at p50.
 """
 
@@ -40,27 +42,37 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(urls: dict[str, str], rounds: int, pids: dict[str, int]) -> dict[str, Any]:
-    """Each round sends the request once to every gateway, in a rotated order; a variant's cost
-    is the median over rounds of (its time - the 'off' gateway's time in the same round), so
-    drift on the shared cores cancels. Beside it, each gateway's CPU time per request: a
-    steadier figure than latency, which a process's placement on the cores shifts by a few
-    tenths of a millisecond either way."""
+def measure(urls: dict[str, list[str]], rounds: int, pids: dict[str, list[int]]) -> dict[str, Any]:
+    """Each round sends the request once to every gateway, in a rotated order; a variant's time
+    in a round is the mean over its replicas, and its cost the median over rounds of (its time -
+    the 'off' variant's time in the same round), so drift on the shared cores cancels. Beside
+    it, CPU time per request (all of a variant's processes): steadier than latency, which one
+    process's placement on the cores shifts by a few tenths of a millisecond either way; the
+    replicas average that placement out."""
     names = list(urls)
+    targets = [(name, url) for name in names for url in urls[name]]
     times: dict[str, list[float]] = {name: [] for name in names}
     with httpx.Client(timeout=30) as http:
-        for url in urls.values():  # warm-up: imports, first spans, connection pools
+        for _, url in targets:  # warm-up: imports, first spans, connection pools
             for _ in range(30):
                 http.post(f"{url}/v1/resume-guidance?max_attempts=1", json=BODY)
-        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        cpu_before = {name: sum(map(cpu_seconds, pids[name])) for name in names}
         for n in range(rounds):
-            for name in names[n % len(names) :] + names[: n % len(names)]:
+            spent: dict[str, float] = dict.fromkeys(names, 0.0)
+            shift = n % len(targets)
+            for name, url in targets[shift:] + targets[:shift]:
                 started = time.perf_counter()
-                response = http.post(f"{urls[name]}/v1/resume-guidance?max_attempts=1", json=BODY)
-                times[name].append(time.perf_counter() - started)
+                response = http.post(f"{url}/v1/resume-guidance?max_attempts=1", json=BODY)
+                spent[name] += time.perf_counter() - started
                 assert response.status_code == 200, response.text
+            for name in names:
+                times[name].append(spent[name] / len(urls[name]))
         time.sleep(1)  # the log writer and the exporter finish the last requests' work
-        cpu = {name: (cpu_seconds(pid) - cpu_before[name]) / rounds for name, pid in pids.items()}
+        cpu = {
+            name: (sum(map(cpu_seconds, pids[name])) - cpu_before[name])
+            / (rounds * len(pids[name]))
+            for name in names
+        }
     off = times["off"]
     return {
         name: {
@@ -74,7 +86,7 @@ def measure(urls: dict[str, str], rounds: int, pids: dict[str, int]) -> dict[str
     }
 
 
-def measure_gateways(stub_url: str, work: Path, rounds: int) -> dict[str, Any]:
+def measure_gateways(stub_url: str, work: Path, rounds: int, replicas: int) -> dict[str, Any]:
     common = {"SELF_CHECK": "false", "MAX_IN_FLIGHT": "64",
               "AUDIT_LOG_PATH": str(work / "audit.jsonl")}  # fmt: skip
     quiet = {"LOG_FORMAT": "text", "LOG_LEVEL": "warning"}
@@ -88,32 +100,38 @@ def measure_gateways(stub_url: str, work: Path, rounds: int) -> dict[str, Any]:
         # What recording and exporting every request costs (TRACE_SAMPLE_RATIO's default: 10%).
         "on, every request traced": {**common, **json_logs, **traced, "TRACE_SAMPLE_RATIO": "1"},
     }  # fmt: skip
-    gateways: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
+    procs: list[subprocess.Popen[bytes]] = []
+    urls: dict[str, list[str]] = {name: [] for name in configs}
+    pids: dict[str, list[int]] = {name: [] for name in configs}
     try:
-        for name, env in configs.items():
-            port, log = free_port(), work / f"gateway-{name}.log"
-            proc = start_gateway(stub_url, port, log, env)
-            gateways[name] = (f"http://127.0.0.1:{port}", proc)
-            wait_http(f"http://127.0.0.1:{port}/readyz", proc, log, 120)
-        urls = {name: url for name, (url, _) in gateways.items()}
-        return measure(urls, rounds, {name: proc.pid for name, (_, proc) in gateways.items()})
+        for copy in range(replicas):  # started interleaved, so no variant gets the late slots
+            for name, env in configs.items():
+                port, log = free_port(), work / f"gateway-{name}-{copy}.log"
+                proc = start_gateway(stub_url, port, log, env)
+                procs.append(proc)
+                wait_http(f"http://127.0.0.1:{port}/readyz", proc, log, 120)
+                urls[name].append(f"http://127.0.0.1:{port}")
+                pids[name].append(proc.pid)
+        return measure(urls, rounds, pids)
     finally:
-        for _, proc in gateways.values():
+        for proc in procs:
             stop_process(proc)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=400, help="requests per configuration")
+    parser.add_argument("--replicas", type=int, default=3, help="gateway processes per variant")
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hrstack-obs-"))
     with instant_upstream(work) as stub_url:
-        rows = measure_gateways(stub_url, work, args.rounds)
-    on_log = (work / "gateway-on.log").read_text()
+        rows = measure_gateways(stub_url, work, args.rounds, args.replicas)
+    on_log = (work / "gateway-on-0.log").read_text()
     added = rows["on"]["added_p50_ms"]
     result = {
         "rounds": args.rounds,
+        "replicas": args.replicas,
         "variants": rows,
         "added_p50_ms": added,
         "target_ms": TARGET_MS,
@@ -123,7 +141,8 @@ def main() -> None:
     verdict = "met" if added <= TARGET_MS else "MISSED"
     table = "\n".join([
         "## Logging and tracing cost (instant upstream, concurrency 1, rotated rounds)", "",
-        f"{args.rounds} rounds; added = median over rounds of (variant - off) in the same round.",
+        f"{args.rounds} rounds, {args.replicas} gateway processes per variant; added = median "
+        "over rounds of (variant - off) in the same round.",
         "", "| variant | p50 ms | added p50 ms | gateway CPU ms / request | added CPU ms |",
         "|---|---|---|---|---|",
         *(f"| {name} | {row['p50_ms']:.2f} | {row['added_p50_ms']:+.3f} "
