@@ -285,13 +285,7 @@ class OpenAIHTTPEngine:
         caller, inside the attempt's span)."""
         url = upstream.url
         logs.upstream.set(url)
-        with tracing.child_span(
-            self.tracer,
-            "POST /v1/chat/completions",
-            kind=trace.SpanKind.CLIENT,
-            attributes={"http.request.method": "POST", "server.address": url,
-                        "url.full": f"{url}/v1/chat/completions"},
-        ) as span:  # fmt: skip
+        with tracing.client_span(self.tracer, url, "/v1/chat/completions") as span:
             response = await self._send(upstream, payload, stream=stream)
             span.set_attribute("http.response.status_code", response.status_code)
         if stream and response.status_code != 200:
@@ -408,18 +402,13 @@ class OpenAIHTTPEngine:
         upstream = self.pool.pick(set())
         if upstream is None:
             return None
-        url = f"{upstream.url}/tokenize"
-        with tracing.child_span(
-            self.tracer,
-            "POST /tokenize",
-            kind=trace.SpanKind.CLIENT,
-            attributes={"http.request.method": "POST", "server.address": upstream.url,
-                        "url.full": url},
-        ) as span:  # fmt: skip
+        with tracing.client_span(self.tracer, upstream.url, "/tokenize") as span:
             headers: dict[str, str] = {}
             tracing.inject(headers)
             try:
-                response = await self._client.post(url, json=body, headers=headers)
+                response = await self._client.post(
+                    f"{upstream.url}/tokenize", json=body, headers=headers
+                )
                 span.set_attribute("http.response.status_code", response.status_code)
                 data = response.json() if response.status_code == 200 else None
             except (httpx.HTTPError, ValueError):

@@ -77,6 +77,17 @@ def child_span(tracer: trace.Tracer, name: str, **options: Any) -> AbstractConte
     return tracer.start_as_current_span(name, **options)
 
 
+def client_span(tracer: trace.Tracer, upstream: str, path: str) -> AbstractContextManager[Span]:
+    """The span of one POST to vLLM, named and described as the HTTP conventions say."""
+    return child_span(
+        tracer,
+        f"POST {path}",
+        kind=trace.SpanKind.CLIENT,
+        attributes={"http.request.method": "POST", "server.address": upstream,
+                    "url.full": f"{upstream}{path}"},
+    )  # fmt: skip
+
+
 def caller_context(headers: Iterable[tuple[bytes, bytes]]) -> Context | None:
     """The trace a caller's ``traceparent`` (ASGI headers) continues; None when it sent none
     (the common case, answered without running the propagator)."""
