@@ -42,11 +42,11 @@ $(STAMP): pyproject.toml $(LOCK)
 
 # Re-lock after changing a requirement in pyproject.toml (needs PyPI; a few minutes).
 lock: ## requirements/*.txt from pyproject.toml: cpu-dev (make setup) and serve (gateway image)
-	$(PIP_COMPILE) --extra serve --extra cpu --extra train --extra dev -o requirements/cpu-dev.txt pyproject.toml
+	$(PIP_COMPILE) --extra serve --extra serverless --extra cpu --extra train --extra dev -o requirements/cpu-dev.txt pyproject.toml
 	# The gateway's lock starts from the tested one (pip-compile keeps an output file's pins
 	# where they still fit), so the image runs the versions `make test` ran.
 	cp requirements/cpu-dev.txt requirements/serve.txt
-	$(PIP_COMPILE) --extra serve -o requirements/serve.txt pyproject.toml
+	$(PIP_COMPILE) --extra serve --extra serverless -o requirements/serve.txt pyproject.toml
 
 model: install
 	$(VENV)/bin/hrstack model prepare

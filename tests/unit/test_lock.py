@@ -23,8 +23,8 @@ from packaging.utils import canonicalize_name
 REPO = Path(__file__).resolve().parents[2]
 #: Each lock and the extras it was compiled for (the `make lock` commands).
 LOCKS = {
-    "requirements/cpu-dev.txt": ("serve", "cpu", "train", "dev"),
-    "requirements/serve.txt": ("serve",),
+    "requirements/cpu-dev.txt": ("serve", "serverless", "cpu", "train", "dev"),
+    "requirements/serve.txt": ("serve", "serverless"),
 }
 LOCKS_CPU = "requirements/cpu-dev.txt"
 #: Left out of the CPU lock on purpose: PyPI's builds break transformers imports beside
