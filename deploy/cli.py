@@ -1,10 +1,11 @@
-"""`hrstack deploy`: plan a GPU fit, check the profiles, render/save the RunPod template.
+"""`hrstack deploy`: plan a GPU fit, check the profiles, render the RunPod and Kubernetes configs.
 
     hrstack deploy plan --model qwen2.5-7b --gpu 24GB          # fits? KV tokens, concurrency
     hrstack deploy plan --model ./merged --gpu 16GB --quantization bitsandbytes
     hrstack deploy profiles --model qwen2.5-7b                 # every profile, 16-bit and 4-bit
     hrstack deploy runpod --gpu 24GB --image ghcr.io/you/hrstack:0.1.0 --dry-run
     RUNPOD_API_KEY=... hrstack deploy runpod --gpu 24GB --image ghcr.io/you/hrstack:0.1.0
+    hrstack deploy kubernetes --profile 48gb > deploy/kubernetes/engine-profile.env
 
 Exit status 1 means the plan was refused (the message says why and what to change). Heavy
 imports happen inside the commands so `hrstack --help` stays fast.
@@ -20,7 +21,7 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Plan GPU fit and deploy to RunPod.", no_args_is_help=True)
+app = typer.Typer(help="Plan GPU fit and deploy to RunPod or Kubernetes.", no_args_is_help=True)
 
 ModelOpt = Annotated[
     str,
@@ -192,6 +193,21 @@ def preflight() -> None:
     result = run()
     print("\n".join(result.lines), flush=True)
     raise typer.Exit(0 if result.ok else 3)
+
+
+@app.command()
+def kubernetes(
+    profile: Annotated[
+        str, typer.Option(help="GPU profile the vLLM pods run (16gb, 24gb, 48gb, 80gb).")
+    ] = "24gb",
+) -> None:
+    """Print the profile as deploy/kubernetes/engine-profile.env, the ConfigMap's source."""
+    from hrstack.deploy.kubernetes_profile import render_env_file
+
+    try:
+        print(render_env_file(profile), end="")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 if __name__ == "__main__":
