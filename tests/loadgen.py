@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +91,33 @@ async def run_load(
                 await asyncio.sleep(shot.retry_after_s)
 
     await asyncio.gather(*(worker(i) for i in range(workers)))
+    return shots
+
+
+async def run_count(
+    clients: Sequence[httpx.AsyncClient],
+    request: RequestFactory,
+    *,
+    count: int,
+    workers: int,
+    prefix: str,
+    on_shot: Callable[[Shot], None] = lambda shot: None,
+) -> list[Shot]:
+    """Requests 0 .. ``count`` - 1 by ``workers`` closed loops, request n to
+    ``clients[n % len(clients)]`` (one client per gateway spreads the load evenly); ``on_shot``
+    sees each shot as it lands. A refusal is recorded, not sent again: the shots are what the
+    client saw."""
+    shots: list[Shot] = []
+    numbers = iter(range(count))  # shared: each worker takes the next number not yet sent
+
+    async def worker() -> None:
+        for n in numbers:
+            rid = f"{prefix}-{n}"
+            shot = await _shoot(clients[n % len(clients)], *request(rid, n), rid)
+            shots.append(shot)
+            on_shot(shot)
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
     return shots
 
 
