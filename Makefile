@@ -92,6 +92,7 @@ bench: setup ## raw vLLM vs gateway, concurrency 1/8/32; real-sized rank at 8; c
 	$(PY) -m tests.benchmarks.bench_constraints --out bench-results
 	$(PY) -m tests.benchmarks.bench_front_door --out bench-results
 	$(PY) -m tests.benchmarks.bench_observability --out bench-results
+	$(PY) -m tests.benchmarks.bench_ddp --out bench-results
 	$(PY) -m tests.evidence_corpus_report | tee bench-results/evidence_corpus.md
 
 TRAIN_CONFIG ?= configs/train/cpu.yaml

@@ -45,8 +45,9 @@ class EnvVar(BaseModel):
         return key
 
 
-class PodTemplate(BaseModel):
-    """RunPod's template fields hrstack sets; unknown fields are errors (typos reach no API)."""
+class TemplateBase(BaseModel):
+    """What a pod and a Serverless template share; unknown fields are errors (typos reach no
+    API)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -56,14 +57,8 @@ class PodTemplate(BaseModel):
     containerDiskInGb: int = Field(
         ge=10, le=1000, description="Ephemeral disk (pip, compile cache)."
     )
-    volumeInGb: int = Field(
-        ge=0, le=10000, description="Persistent volume for weights and HF cache."
-    )
-    volumeMountPath: str = Field("/workspace", description="Where the volume is mounted.")
-    ports: str = Field(f"{GATEWAY_PORT}/http", description="Comma-separated port/protocol list.")
     env: list[EnvVar] = Field(default_factory=list)
     readme: str = Field("", max_length=20000)
-    isServerless: bool = Field(False, description="A pod template; see README for serverless.")
 
     @field_validator("imageName")
     @classmethod
@@ -75,6 +70,25 @@ class PodTemplate(BaseModel):
                 "a re-pushed tag would change what a running template pulls"
             )
         return image
+
+    def env_keys(self) -> list[str]:
+        keys = [item.key for item in self.env]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"env keys repeat: {sorted(k for k in keys if keys.count(k) > 1)}")
+        if "PROFILE" not in keys:
+            raise ValueError("env must set PROFILE so the container runs the planned profile")
+        return keys
+
+
+class PodTemplate(TemplateBase):
+    """RunPod's pod template fields hrstack sets."""
+
+    volumeInGb: int = Field(
+        ge=0, le=10000, description="Persistent volume for weights and HF cache."
+    )
+    volumeMountPath: str = Field("/workspace", description="Where the volume is mounted.")
+    ports: str = Field(f"{GATEWAY_PORT}/http", description="Comma-separated port/protocol list.")
+    isServerless: bool = Field(False, description="A pod template; see README for serverless.")
 
     @field_validator("volumeMountPath")
     @classmethod
@@ -91,11 +105,7 @@ class PodTemplate(BaseModel):
                 f"ports {self.ports!r} must be port/http|tcp items, one of them the gateway's "
                 f"{GATEWAY_PORT} (http through RunPod's proxy, or tcp on a public IP)"
             )
-        keys = [item.key for item in self.env]
-        if len(keys) != len(set(keys)):
-            raise ValueError(f"env keys repeat: {sorted(k for k in keys if keys.count(k) > 1)}")
-        if "PROFILE" not in keys:
-            raise ValueError("env must set PROFILE so the pod runs the planned profile")
+        self.env_keys()
         return self
 
 
@@ -126,7 +136,7 @@ def render_template(
         "UPSTREAM_TIMEOUT_S": str(POD_UPSTREAM_TIMEOUT_S),
     }
     if hf_secret:
-        env["HF_TOKEN"] = "{{ RUNPOD_SECRET_%s }}" % hf_secret  # noqa: UP031 - braces are literal
+        env["HF_TOKEN"] = secret_ref(hf_secret)
     values: dict[str, Any] = {
         "name": name or f"hrstack-{profile}",
         "imageName": image,
@@ -135,13 +145,22 @@ def render_template(
         "volumeMountPath": "/workspace",
         "env": [{"key": k, "value": v} for k, v in env.items()],
     }
-    values["readme"] = _readme(profile, gpu_label, model, plan, values["volumeMountPath"])
+    values["readme"] = fill_readme(
+        "template_readme.md", profile, gpu_label, model, plan,
+        volume_mount_path=values["volumeMountPath"],
+    )  # fmt: skip
     return PodTemplate.model_validate(values)
 
 
-def _readme(profile: str, gpu: str, model: str, plan: Plan, mount: str) -> str:
+def secret_ref(name: str) -> str:
+    """How a template's env value names a RunPod secret (resolved by RunPod at start)."""
+    return "{{ RUNPOD_SECRET_%s }}" % name  # noqa: UP031 - the braces are literal
+
+
+def fill_readme(asset: str, profile: str, gpu: str, model: str, plan: Plan, **extra: str) -> str:
+    """A template readme of ``deploy/runpod/`` with the profile's values and the plan in it."""
     engine = plan.engine
-    text = (ASSETS_DIR / "template_readme.md").read_text()
+    text = (ASSETS_DIR / asset).read_text()
     return Template(text).substitute(
         model=model,
         gpu=gpu,
@@ -152,5 +171,5 @@ def _readme(profile: str, gpu: str, model: str, plan: Plan, mount: str) -> str:
         dtype=plan.dtype,
         quantization=engine.quantization or "none",
         plan=plan.message,
-        volume_mount_path=mount,
+        **extra,
     )

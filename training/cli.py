@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +31,17 @@ RunDirOpt = Annotated[Path | None, typer.Option(help="Run directory (default run
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", help="Override, e.g. sft.max_steps=5 (repeat).")
 ]
+ProcsOpt = Annotated[
+    int,
+    typer.Option(
+        "--num-processes", min=1, help="Data-parallel processes (torchrun on CPU, accelerate "
+        "launch on GPUs); the config's batch stays the global batch (training/distributed.py).",
+    ),
+]  # fmt: skip
+AccelerateOpt = Annotated[
+    Path | None,
+    typer.Option(help="accelerate config for GPUs, e.g. configs/accelerate/fsdp.yaml."),
+]
 DEFAULT_CONFIG = Path("configs/train/cpu.yaml")
 
 
@@ -43,7 +55,43 @@ def _config(config: Path, run_dir: Path | None, overrides: list[str] | None) -> 
 
 
 def _show(result: Any) -> None:
-    print(json.dumps(result, indent=2, default=str))
+    from hrstack.training import distributed
+
+    if distributed.is_main():  # one answer per run, not one per process
+        print(json.dumps(result, indent=2, default=str))
+
+
+def _relaunch(
+    stage: str,
+    processes: int,
+    accelerate_config: Path | None,
+    passthrough: list[str],
+    batch: tuple[int, str],
+    backend: str,
+) -> None:
+    """Run this stage on ``processes`` under the launcher (training.distributed) and exit with
+    its status; inside a launched process (WORLD_SIZE set) or for one process, do nothing."""
+    from hrstack.training import distributed
+
+    if (processes == 1 and accelerate_config is None) or "WORLD_SIZE" in os.environ:
+        return
+    try:  # refuse what cannot work here, before N processes load the model
+        if backend == "unsloth":
+            raise ValueError(
+                "the unsloth backend trains on one GPU; set sft.backend=hf / grpo.backend=hf "
+                "(transformers + peft) for data-parallel runs"
+            )
+        distributed.per_process(batch[0], batch[1], processes)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--num-processes") from exc
+    raise typer.Exit(distributed.launch(stage, passthrough, processes, accelerate_config))
+
+
+def _passthrough(config: Path, run_dir: Path | None, overrides: list[str] | None) -> list[str]:
+    args = ["--config", str(config)] + (["--run-dir", str(run_dir)] if run_dir else [])
+    for override in overrides or []:
+        args += ["--set", override]
+    return args
 
 
 @app.command("all")
@@ -92,13 +140,23 @@ def synth(
 
 
 @app.command()
-def sft(config: ConfigOpt = DEFAULT_CONFIG, run_dir: RunDirOpt = None, set_: SetOpt = None) -> None:
-    """LoRA SFT with gated checkpoint saves (resumes after a crash)."""
+def sft(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    num_processes: ProcsOpt = 1,
+    accelerate_config: AccelerateOpt = None,
+) -> None:
+    """LoRA SFT with gated checkpoint saves (resumes after a crash), on 1 or N processes."""
     from hrstack.training.config import load_production
     from hrstack.training.pipeline import timed
     from hrstack.training.sft import run_sft
 
     cfg = _config(config, run_dir, set_)
+    _relaunch(
+        "sft", num_processes, accelerate_config, _passthrough(config, run_dir, set_),
+        (cfg.sft.batch_size, "sft.batch_size"), cfg.sft.backend,
+    )  # fmt: skip
     with timed(cfg, "sft"):
         _show(run_sft(cfg, *load_production()))
 
@@ -194,6 +252,8 @@ def grpo(
     config: ConfigOpt = DEFAULT_CONFIG,
     run_dir: RunDirOpt = None,
     set_: SetOpt = None,
+    num_processes: ProcsOpt = 1,
+    accelerate_config: AccelerateOpt = None,
 ) -> None:
     """GRPO on rank with the six rule-based rewards; writes <run>/grpo/{merged,rewards.jsonl}."""
     from hrstack.training.config import load_production
@@ -201,6 +261,12 @@ def grpo(
     from hrstack.training.pipeline import timed
 
     cfg = _config(config, run_dir, set_)
+    passthrough = _passthrough(config, run_dir, set_) + (["--init", init] if init else [])
+    completions = cfg.grpo.prompts_per_step * cfg.grpo.num_generations
+    _relaunch(
+        "grpo", num_processes, accelerate_config, passthrough,
+        (completions, "grpo.prompts_per_step x grpo.num_generations"), cfg.grpo.backend,
+    )  # fmt: skip
     with timed(cfg, "grpo"):
         _show(run_grpo(cfg, *load_production(), init=init))
 

@@ -334,6 +334,9 @@ class GrpoSettings(_Section):
     constrained: bool = Field(
         True, description="Sample under the rank JSON schema (xgrammar), as vLLM serves rank."
     )
+    resume: bool = Field(
+        True, description="Continue from the newest checkpoint in <run>/grpo after a crash."
+    )
     beta: float = Field(
         0.04,
         ge=0,

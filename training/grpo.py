@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hrstack.tasks.domains import DomainConfig, DomainTable
+from hrstack.training import distributed
 from hrstack.training.config import TrainConfig, bf16_on
 from hrstack.training.rank_pairs import RankPair, generate_pairs, prompt_fields, split_pairs
 from hrstack.validators import ValidatorRules
@@ -145,7 +146,12 @@ def grpo_args(cfg: TrainConfig, output_dir: Path) -> Any:
     return GRPOConfig(
         output_dir=str(output_dir),
         use_cpu=not torch.cuda.is_available(),
-        per_device_train_batch_size=g.prompts_per_step * g.num_generations,  # completions
+        # Completions per optimizer step over all processes (training.distributed): N
+        # processes sample a share each, so the step's groups are the config's on any N.
+        per_device_train_batch_size=distributed.per_process(
+            g.prompts_per_step * g.num_generations,
+            "grpo.prompts_per_step x grpo.num_generations",
+        ),
         gradient_accumulation_steps=1,
         num_generations=g.num_generations,
         max_completion_length=g.max_completion_length,
@@ -168,18 +174,32 @@ def grpo_args(cfg: TrainConfig, output_dir: Path) -> Any:
         data_seed=cfg.seed,
         dataloader_num_workers=0,
         remove_unused_columns=False,  # the rewards read job_description, candidate, gold_*
+        ddp_timeout=distributed.DDP_TIMEOUT_S,
+        ddp_find_unused_parameters=False,
     )
 
 
 def reward_log_callback(path: Path) -> TrainerCallback:
-    """Appends each logging step's reward, KL and per-component means to ``path`` (JSONL)."""
+    """Appends each logging step's reward, KL and per-component means to ``path`` (JSONL);
+    written by the main process only (TRL's logged means are already over all processes), and
+    on resume the steps after the resumed one are dropped so no step is logged twice."""
     from transformers import TrainerCallback
 
     from hrstack.training.reward import COMPONENTS
 
     class RewardLog(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if not distributed.is_main():
+                return
+            path.parent.mkdir(parents=True, exist_ok=True)
+            kept = []
+            if path.is_file():
+                records = [json.loads(line) for line in path.read_text().splitlines() if line]
+                kept = [r for r in records if r["step"] <= state.global_step]
+            path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
-            if not logs or "reward" not in logs:
+            if not logs or "reward" not in logs or not distributed.is_main():
                 return
             record = {
                 "step": state.global_step,
@@ -192,8 +212,6 @@ def reward_log_callback(path: Path) -> TrainerCallback:
             with path.open("a", encoding="utf-8") as out:
                 out.write(json.dumps(record) + "\n")
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)  # this run's steps only
     return RewardLog()
 
 
@@ -270,12 +288,14 @@ def run_grpo(
         peft_config=peft_config,
         callbacks=[reward_log_callback(out / "rewards.jsonl")],
     )
-    trainer.train()
-    trainer.save_model(str(out / "adapter"))
-    if cfg.grpo.backend == "unsloth":
-        merge_unsloth_onto(cfg, start, out / "adapter", out / "merged")
-    else:
-        merge_policy(trainer.model, tokenizer, out / "merged", cfg.merge.dtype)
+    resume = _resume_point(cfg, out / "checkpoints")
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    trainer.save_model(str(out / "adapter"))  # the Trainer writes it from the main process
+    if distributed.is_main():
+        if cfg.grpo.backend == "unsloth":
+            merge_unsloth_onto(cfg, start, out / "adapter", out / "merged")
+        else:
+            merge_policy(trainer.model, tokenizer, out / "merged", cfg.merge.dtype)
     summary = {
         "backend": cfg.grpo.backend,
         "init": str(start),
@@ -285,7 +305,32 @@ def run_grpo(
         "weights": cfg.grpo.reward.weights(),
         "merged": str(out / "merged"),
         "rewards_log": str(out / "rewards.jsonl"),
+        "resumed_from": str(resume) if resume else None,
+        "processes": distributed.world_size(),
     }
-    (out / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=2))
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    if distributed.is_main():
+        (out / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=2))
+        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    distributed.barrier()
     return summary
+
+
+def _resume_point(cfg: TrainConfig, checkpoints: Path) -> Path | None:
+    """The newest checkpoint of this same GRPO config, or None (fresh start). A different
+    config in the same run dir is refused rather than mixed into one run."""
+    from hrstack.training.sft import latest_checkpoint
+
+    current = cfg.model_dump(mode="json", include={"seed", "lora", "grpo"})
+    saved = checkpoints / "run_config.json"
+    if distributed.is_main():
+        if saved.is_file() and json.loads(saved.read_text()) != current and cfg.grpo.resume:
+            raise ValueError(
+                f"{checkpoints} holds checkpoints of a different GRPO config; resuming would mix "
+                "two runs. Use a new run dir (--run-dir), delete that one, or grpo.resume=false."
+            )
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps(current, indent=2))
+    found = latest_checkpoint(checkpoints) if cfg.grpo.resume and checkpoints.is_dir() else None
+    if found is not None:
+        log.info("GRPO resuming from %s", found)
+    return found

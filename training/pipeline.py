@@ -27,9 +27,14 @@ log = logging.getLogger(__name__)
 
 @contextmanager
 def timed(cfg: TrainConfig, stage: str) -> Iterator[None]:
-    """Record the stage's wall time in <run>/timings.json (the last run of each stage)."""
+    """Record the stage's wall time in <run>/timings.json (the last run of each stage; the
+    main process's, when a stage runs on several)."""
+    from hrstack.training import distributed
+
     started = time.perf_counter()
     yield
+    if not distributed.is_main():
+        return
     path = cfg.paths.timings
     path.parent.mkdir(parents=True, exist_ok=True)
     timings = json.loads(path.read_text()) if path.is_file() else {}

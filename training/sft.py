@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hrstack.tasks.domains import DomainTable
+from hrstack.training import distributed
 from hrstack.training.config import ModelConfig, TrainConfig, bf16_on
 from hrstack.training.formats import Example, read_examples
 from hrstack.validators import ValidatorRules
@@ -66,11 +67,14 @@ def training_args(cfg: TrainConfig, output_dir: Path) -> SFTConfig:
     from trl import SFTConfig
 
     sft = cfg.sft
+    # The config's batch is the global one: N processes take batch_size / N rows each, so the
+    # rows per optimizer step, and with them the learning rate's meaning, stay the config's.
+    per_device = distributed.per_process(sft.batch_size, "sft.batch_size")
     return SFTConfig(
         output_dir=str(output_dir),
         use_cpu=not torch.cuda.is_available(),
-        per_device_train_batch_size=sft.batch_size,
-        per_device_eval_batch_size=sft.batch_size,
+        per_device_train_batch_size=per_device,
+        per_device_eval_batch_size=per_device,
         gradient_accumulation_steps=sft.grad_accum,
         learning_rate=sft.learning_rate,
         lr_scheduler_type=sft.lr_scheduler,
@@ -95,6 +99,10 @@ def training_args(cfg: TrainConfig, output_dir: Path) -> SFTConfig:
         seed=cfg.seed,
         data_seed=cfg.seed,
         dataloader_num_workers=0,
+        # Data parallel (training.distributed): the other ranks wait out the main process's
+        # domain check in a broadcast; every LoRA weight gets a gradient on every step.
+        ddp_timeout=distributed.DDP_TIMEOUT_S,
+        ddp_find_unused_parameters=False,
     )
 
 
@@ -108,16 +116,18 @@ def latest_checkpoint(directory: Path) -> Path | None:
 
 
 def _check_run_dir(cfg: TrainConfig, directory: Path) -> dict[str, Any] | None:
-    """The finished summary if this exact config already trained here; refuse mixed runs."""
+    """The finished summary if this exact config already trained here; refuse mixed runs.
+    (The main process checks and writes; a mismatch stops it, and the launcher the others.)"""
     current = cfg.model_dump(mode="json", include={"seed", "model", "lora", "sft", "eval"})
     saved = directory / CONFIG_FILE
-    if saved.is_file() and json.loads(saved.read_text()) != current:
-        raise ValueError(
-            f"{directory} holds checkpoints of a different training config; resuming would mix "
-            "two runs. Use a new run dir (--run-dir) or delete that one."
-        )
-    directory.mkdir(parents=True, exist_ok=True)
-    saved.write_text(json.dumps(current, indent=2))
+    if distributed.is_main():
+        if saved.is_file() and json.loads(saved.read_text()) != current:
+            raise ValueError(
+                f"{directory} holds checkpoints of a different training config; resuming would "
+                "mix two runs. Use a new run dir (--run-dir) or delete that one."
+            )
+        directory.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps(current, indent=2))
     done = directory / DONE_FILE
     return json.loads(done.read_text()) if done.is_file() and cfg.sft.resume else None
 
@@ -157,7 +167,7 @@ def run_sft(cfg: TrainConfig, domains: DomainTable, rules: ValidatorRules) -> di
     """Train with gated saves; returns (and writes) a summary of the run."""
     from trl import SFTTrainer
 
-    from hrstack.training.callback import DomainEvalCallback
+    from hrstack.training.callback import DomainEvalCallback, StepTimes
     from hrstack.training.gating import Gate, GateLog
     from hrstack.training.generation import Judge
     from hrstack.training.sampling import EvalSampler
@@ -199,7 +209,7 @@ def run_sft(cfg: TrainConfig, domains: DomainTable, rules: ValidatorRules) -> di
         train_dataset=tokenize_rows(tokenizer, train_rows, domains, cfg.model.max_length),
         eval_dataset=tokenize_rows(tokenizer, loss_rows, domains, cfg.model.max_length),
         processing_class=tokenizer,
-        callbacks=[callback],
+        callbacks=[callback, StepTimes(paths.root / "step_times.jsonl")],
     )
     resume = latest_checkpoint(paths.checkpoints) if cfg.sft.resume else None
     if resume is not None:
@@ -214,7 +224,11 @@ def run_sft(cfg: TrainConfig, domains: DomainTable, rules: ValidatorRules) -> di
         "saved": [d["step"] for d in decisions if d["allowed"]],
         "blocked": [d["step"] for d in decisions if not d["allowed"]],
         "resumed_from": str(resume) if resume else None,
+        "processes": distributed.world_size(),
     }
-    (paths.root / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=2))
-    (paths.checkpoints / DONE_FILE).write_text(json.dumps(summary, indent=2))
+    if distributed.is_main():  # one run, one set of files, however many processes trained it
+        history = json.dumps(trainer.state.log_history, indent=2)
+        (paths.root / "log_history.json").write_text(history)
+        (paths.checkpoints / DONE_FILE).write_text(json.dumps(summary, indent=2))
+    distributed.barrier()
     return summary

@@ -44,7 +44,7 @@ def _adapter(checkpoint: Path) -> dict[str, object]:
 
 def _kill_after_first_checkpoint(config: Path, run_dir: Path, log: Path) -> None:
     """Start the CLI stage and SIGKILL it (no cleanup, no atexit) once a checkpoint is on disk."""
-    cmd = [sys.executable, "-c", "from server.cli import main; main()", "train", "sft",
+    cmd = [sys.executable, "-c", "from hrstack.server.cli import main; main()", "train", "sft",
            "--config", str(config), "--run-dir", str(run_dir)]  # fmt: skip
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
