@@ -74,7 +74,7 @@ test: setup test-models browser postgres ## lint, types, unit and integration te
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	HRSTACK_REQUIRE_POSTGRES=1 HRSTACK_REQUIRE_LOCKED=1 $(PY) -m pytest tests -q --timeout 900
+	HRSTACK_REQUIRE_POSTGRES=1 HRSTACK_REQUIRE_LOCKED=1 $(PY) -m pytest tests -q --timeout 900 --durations 30
 
 test-unit: install
 	$(PY) -m pytest tests/unit -q

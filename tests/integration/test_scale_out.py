@@ -21,7 +21,7 @@ record per answered decision (rank: per candidate, match: one), matched by reque
 lost, none twice, none for an unanswered request, and both writers' hash chains verify; the
 killed engine shows as down in both gateways' ``hrstack_upstream_healthy``, their /readyz stays
 200 on the survivor, and their admission limits halve. HRSTACK_SCALE_OUT_REQUESTS sets the
-request count (default 40, 8 at once).
+request count (default 32, 8 at once).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ from tests.stack import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-REQUESTS = int(os.environ.get("HRSTACK_SCALE_OUT_REQUESTS", "40"))
+REQUESTS = int(os.environ.get("HRSTACK_SCALE_OUT_REQUESTS", "32"))
 WORKERS = 8
 KILL_AFTER = REQUESTS // 3  # answers before the kill: load on both engines, most still to come
 SEED = 16  # the issue's number: the plan of routes, documents and sampling seeds
@@ -261,6 +261,10 @@ def test_two_gateways_two_engines_one_killed_lose_nothing(
     failovers = [_sum(s, "hrstack_upstream_failovers_total") for s in after]
     doomed_ok = [_sum(s, "hrstack_upstream_calls_total", upstream=stack.doomed, outcome="ok")
                  for s in after]  # fmt: skip
+    # every call sent to the doomed engine, answered or cut by the kill: a cold engine beside a
+    # warm one on 2 busy cores may not finish one before the kill (CI saw 0 answered, 6 cut)
+    doomed_calls = [_sum(s, "hrstack_upstream_calls_total", upstream=stack.doomed)
+                    for s in after]  # fmt: skip
     expected = Counter(
         (shot.request_id, candidate, "rank" if path == "/v1/rank" else "job_resume_match")
         for shot in shots
@@ -276,7 +280,8 @@ def test_two_gateways_two_engines_one_killed_lose_nothing(
         f"{KILL_AFTER} answers with {in_flight_at_kill} in flight: statuses "
         f"{summary['by_status']}, lost {summary['lost']}, failovers {sum(failovers):g} "
         f"({'/'.join(f'{f:g}' for f in failovers)}), calls answered by the killed engine "
-        f"{sum(doomed_ok):g}; load {wall_s:.1f} s (p50 {summary['p50_s']} s, p99 "
+        f"{sum(doomed_ok):g} of {sum(doomed_calls):g} sent to it; load {wall_s:.1f} s "
+        f"(p50 {summary['p50_s']} s, p99 "
         f"{summary['p99_s']} s), set-up {stack.setup_s:.0f} s (second engine ready after "
         f"{stack.doomed_ready_s:.0f} s), host load average {os.getloadavg()[0]:.1f} on "
         f"{os.cpu_count()} cores; audit {len(records)} records for {sum(expected.values())} "
@@ -288,7 +293,7 @@ def test_two_gateways_two_engines_one_killed_lose_nothing(
         f"the gateways fail over, so every request should be answered: {summary}\n{stack.logs()}"
     )
     assert killed_at < math.inf and stack.doomed_proc.returncode == -signal.SIGKILL
-    assert all(doomed_ok), f"each gateway sent work to the second engine first: {doomed_ok}"
+    assert all(doomed_calls), f"each gateway sent work to the second engine: {doomed_calls}"
     assert sum(failovers) >= 1, "the kill hit calls in flight, and they were sent again"
     for i in range(2):
         assert counted[i] == seen[i], f"gateway {i}: metrics {counted[i]} != client {seen[i]}"
