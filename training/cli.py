@@ -73,7 +73,10 @@ def _relaunch(
     its status; inside a launched process (WORLD_SIZE set) or for one process, do nothing."""
     from hrstack.training import distributed
 
-    if (processes == 1 and accelerate_config is None) or "WORLD_SIZE" in os.environ:
+    if "WORLD_SIZE" in os.environ:
+        distributed.follow_launcher()
+        return
+    if processes == 1 and accelerate_config is None:
         return
     try:  # refuse what cannot work here, before N processes load the model
         if backend == "unsloth":

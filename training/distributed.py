@@ -18,12 +18,17 @@ the same rows per step as one process (accelerate shards each batch sequence acr
 What stays on the main process: the generation-based domain check, the gate's decision and its
 log, samples, summaries and the merge. The decision is broadcast so every rank agrees whether the
 step saves (the Trainer's save path synchronises the ranks; a rank that disagreed would hang).
+
+A run stops as one: the launcher is started through this module (``python -m
+hrstack.training.distributed torch.distributed.run ...``), which asks Linux to SIGTERM it when
+the CLI exits, and each rank asks for SIGKILL when the launcher exits (``die_with_parent``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +37,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+#: prctl(2) option: the signal this process gets when its parent exits.
+PR_SET_PDEATHSIG = 1
 
 #: Long enough for the main process's domain check while the others wait (torch's default
 #: is 30 min; the field config's 200-prompt check on a 7B model can take longer).
@@ -105,6 +113,35 @@ def all_cores() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def die_with_parent(sig: int) -> bool:
+    """Ask Linux to send ``sig`` to this process when its parent exits; False where it cannot.
+
+    Why: torchrun starts each rank in a session of its own, and a launcher or CLI that is
+    SIGKILLed (the OOM killer, a lost supervisor, ``kill -9``) takes nothing with it, so its
+    children went on training and writing checkpoints into the run directory, beside the run a
+    user restarts there. The launcher asks for SIGTERM (torchrun and accelerate stop their ranks
+    on it), a rank for SIGKILL (it may be blocked in a collective, where no handler runs)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
+        log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+        return False
+    if os.getppid() != parent:  # the parent exited before the request took effect
+        os.kill(os.getpid(), sig)
+    return True
+
+
+def follow_launcher() -> None:
+    """In a launched rank: stop (SIGKILL) if the launcher exits, whatever way it does."""
+    if die_with_parent(signal.SIGKILL):
+        log.info("rank %d of %d stops if its launcher (pid %d) exits", rank(), world_size(),
+                 os.getppid())  # fmt: skip
+
+
 def launch_command(
     stage: str, args: list[str], processes: int, accelerate_config: Path | None, cuda: bool
 ) -> list[str]:
@@ -134,4 +171,19 @@ def launch(stage: str, args: list[str], processes: int, accelerate_config: Path 
     if not torch.cuda.is_available():
         env.setdefault("OMP_NUM_THREADS", "1")  # N processes on N cores, one thread each
     log.info("launching: %s", " ".join(command))
-    return subprocess.call(command, env=env)
+    # [python, -m, launcher, ...] -> [python, -m, this module, launcher, ...]: see _run_launcher
+    return subprocess.call([*command[:2], "hrstack.training.distributed", *command[2:]], env=env)
+
+
+def _run_launcher(argv: list[str]) -> None:
+    """``python -m hrstack.training.distributed MODULE ARGS`` runs ``python -m MODULE ARGS``
+    (torchrun or accelerate launch) in this process, set to get SIGTERM when the CLI exits."""
+    import runpy
+
+    die_with_parent(signal.SIGTERM)
+    sys.argv = list(argv)  # runpy sets argv[0] to the module's path, as python -m does
+    runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    _run_launcher(sys.argv[1:])

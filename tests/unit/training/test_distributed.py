@@ -1,10 +1,12 @@
 """Data-parallel training (training.distributed): the launch, the global-batch rule, and real
 2-process CPU DDP runs (torchrun, gloo) of the tiny model against one process with the same
 global batch: same loss curve and final adapter within a stated tolerance, one decision per
-check, each checkpoint written once, and a killed 2-process run that resumes."""
+check, each checkpoint written once, a killed 2-process run that resumes, and a run that stops
+with whatever launched it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -259,6 +262,87 @@ def test_a_killed_two_process_run_resumes(tmp_path, tiny_model, domains, rules, 
         _adapter(cfg.paths.checkpoints / final), _adapter(reference.paths.checkpoints / final)
     )
     assert worst < 1e-4, f"resumed 2-process weights differ from an uninterrupted run by {worst}"
+
+
+def _start_and_follow(
+    config: Path, run_dir: Path, log: Path
+) -> tuple[subprocess.Popen[bytes], Any]:
+    """Start a 2-process run; return it once both ranks have asked to die with the launcher,
+    with the launcher (torchrun, the CLI's only child) as a psutil.Process."""
+    import psutil
+
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            _ddp_command(config, run_dir), stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+            env=_env(), start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while log.read_text().count("stops if its launcher") < 2:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"ranks did not start ({proc.returncode}):\n{log.read_text()[-3000:]}")
+        time.sleep(0.05)
+    (launcher,) = psutil.Process(proc.pid).children()
+    assert "torch.distributed.run" in launcher.cmdline()
+    assert len(launcher.children()) == 2, [c.cmdline()[:4] for c in launcher.children()]
+    return proc, launcher
+
+
+def _still_running(processes: list[Any], timeout: float) -> list[Any]:
+    """Those of ``processes`` still running after ``timeout`` s; a zombie counts as exited (an
+    orphan waits for init to reap it, which a container's init may never do)."""
+    import psutil
+
+    def running(process: Any) -> bool:
+        try:
+            return bool(process.status() != psutil.STATUS_ZOMBIE)
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.monotonic() + timeout
+    while any(map(running, processes)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return [p for p in processes if running(p)]
+
+
+@pytest.mark.slow
+def test_a_run_stops_with_whatever_launched_it(tmp_path, tiny_model, domains, rules):
+    """SIGKILL the CLI alone (the OOM killer, a lost supervisor), then torchrun alone: each time
+    every process of the run exits, so none goes on training into the run directory beside the
+    run a user restarts there (torchrun starts each rank in a session of its own)."""
+    cfg = _config(tmp_path / "run", tiny_model)
+    # Long enough that a rank left running is still running when the test looks (6 steps end
+    # in seconds), and no check to save at: nothing here needs one.
+    long_run = cfg.sft.model_copy(update={"max_steps": 100_000})
+    cfg = cfg.model_copy(
+        update={"sft": long_run, "eval": cfg.eval.model_copy(update={"every_steps": 100_000})}
+    )
+    run_data(cfg, domains, rules)
+    config = _write_yaml(cfg, tmp_path / "tiny.yaml")
+
+    seen: list[Any] = []  # every process of both runs, SIGKILLed at the end if still there
+    try:
+        proc, launcher = _start_and_follow(config, cfg.paths.root, tmp_path / "cli.log")
+        ranks = launcher.children()
+        seen += [launcher, *ranks]
+        proc.send_signal(signal.SIGKILL)  # the CLI only
+        proc.wait()
+        # torchrun gets SIGTERM and stops its ranks (SIGTERM, then SIGKILL after a grace period)
+        alive = _still_running([launcher, *ranks], timeout=90)
+        assert not alive, f"running after the CLI was killed: {[p.cmdline()[:6] for p in alive]}"
+
+        proc, launcher = _start_and_follow(config, cfg.paths.root, tmp_path / "torchrun.log")
+        ranks = launcher.children()
+        seen += [proc, launcher, *ranks]
+        launcher.send_signal(signal.SIGKILL)  # torchrun only: each rank has a session of its own
+        alive = _still_running(ranks, timeout=30)
+        assert not alive, f"ranks running after torchrun was killed: {[p.pid for p in alive]}"
+        assert proc.wait(timeout=60) != 0, "the CLI reports the killed launcher"
+    finally:
+        for process in seen:
+            with contextlib.suppress(Exception):
+                process.kill()
+    assert not (cfg.paths.checkpoints / DONE_FILE).exists()
 
 
 @pytest.mark.slow
