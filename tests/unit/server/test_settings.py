@@ -114,7 +114,7 @@ def test_profile_choice_by_vram():
 
 def test_gateway_timeouts_follow_the_profile_unless_set(monkeypatch):
     """A CPU prefills a real posting + CV in seconds, a GPU in milliseconds."""
-    assert Settings(profile="cpu").upstream_timeout_s == 600
+    assert Settings(profile="cpu").upstream_timeout_s == 900
     assert Settings(profile="24gb").upstream_timeout_s == 60
     assert Settings(profile="cpu", upstream_urls=["http://h:1"]).request_deadline_s == 900
     monkeypatch.setenv("UPSTREAM_TIMEOUT_S", "45")
