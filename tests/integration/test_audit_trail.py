@@ -158,6 +158,7 @@ def test_two_gateways_on_postgres_lose_nothing_when_one_is_killed(
     assert len(report["chains"]) == 2, report["chains"]
 
 
+@pytest.mark.heavy
 def test_two_gateways_on_files_lose_nothing_when_one_is_killed(
     vllm_server: Any, tmp_path: Path, figures: Callable[[str], None]
 ) -> None:

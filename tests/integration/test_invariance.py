@@ -19,7 +19,7 @@ import pytest
 from hrstack.training.rank_eval import gender_variants
 from hrstack.training.rank_pairs import generate_pairs
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.heavy]
 
 PAIRS = 4
 

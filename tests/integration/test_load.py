@@ -48,7 +48,7 @@ from tests.loadgen import Shot, run_load, sequential, summarise
 from tests.realdocs import posting, resume
 from tests.stack import StackError, free_port, start_gateway, stop_process, tail, wait_http
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.heavy]
 
 LOAD_S = float(os.environ.get("HRSTACK_LOAD_S", "60"))
 LIMIT = int(os.environ.get("HRSTACK_LOAD_LIMIT", "2"))

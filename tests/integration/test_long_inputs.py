@@ -100,6 +100,7 @@ def test_every_endpoint_at_maximum_length_gets_a_4xx_with_token_counts_never_a_5
     assert client.get("/readyz").status_code == 200
 
 
+@pytest.mark.heavy
 def test_sixteen_concurrent_realistic_rank_requests_are_answered(
     gateway: Gateway, vllm_server: VLLMServer, figures: Callable[[str], None]
 ):

@@ -60,7 +60,7 @@ from tests.stack import (
     wait_http,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.heavy]
 
 REQUESTS = int(os.environ.get("HRSTACK_SCALE_OUT_REQUESTS", "32"))
 WORKERS = 8
