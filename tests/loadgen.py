@@ -71,18 +71,20 @@ async def run_load(
     prefix: str,
     stop_on_error: bool = False,
     on_shot: Callable[[Shot], None] = lambda shot: None,
+    done: Callable[[], bool] = lambda: False,
 ) -> list[Shot]:
     """``workers`` closed loops for ``duration_s``; worker i sends requests i, i + workers, ...
     With ``stop_on_error`` a worker stops at its first transport error (a gateway killed on
     purpose) instead of spinning on refused connections. ``on_shot`` sees each shot as it
-    lands."""
+    lands; ``done`` ends the run early (a caller that needs enough answers, not a fixed time,
+    passes a long ``duration_s`` as the bound)."""
     shots: list[Shot] = []
     loop = asyncio.get_running_loop()
     deadline = loop.time() + duration_s
 
     async def worker(index: int) -> None:
         n = index
-        while loop.time() < deadline:
+        while loop.time() < deadline and not done():
             rid = f"{prefix}-{n}"
             shot = await _shoot(client, *request(rid, n), rid)
             shots.append(shot)
