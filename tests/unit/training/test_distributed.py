@@ -223,6 +223,7 @@ def test_checks_and_checkpoints_happen_once(single, ddp):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_a_killed_two_process_run_resumes(tmp_path, tiny_model, domains, rules, ddp):
     reference, _ = ddp
     cfg = _config(tmp_path / "killed", tiny_model)
@@ -346,6 +347,7 @@ def test_a_run_stops_with_whatever_launched_it(tmp_path, tiny_model, domains, ru
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_grpo_on_two_processes_logs_and_merges_once(tmp_path, tiny_model):
     """GRPO's global batch (prompts_per_step x num_generations = 2 completions) split one per
     process; the reward log holds one record per step and the merge is written once."""
