@@ -34,6 +34,8 @@ _CONTEXT: dict[str, ContextVar[Any]] = {
 }  # fmt: skip
 #: LogRecord's own attributes: anything else set on a record came from ``extra=``.
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
+#: How often the writer thread writes a request's lines (see :class:`_BatchWriter`).
+WRITE_INTERVAL_S = 0.05
 
 
 class ContextFilter(logging.Filter):
@@ -75,16 +77,6 @@ class TextFormatter(logging.Formatter):
         return f"[{where}] {line}"
 
 
-class _Enqueue(logging.handlers.QueueHandler):
-    """Queues the record itself, its message merged: the stdlib's ``prepare`` also formats it
-    with this handler's formatter and copies it, work the listener's formatter redoes."""
-
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        record.msg = record.getMessage()
-        record.args = None
-        return record
-
-
 class _BatchWriter:
     """Formats and writes queued records in batches, every ``interval`` seconds, off the
     request path. The stdlib's QueueListener blocks on the queue and so wakes its thread for
@@ -92,15 +84,21 @@ class _BatchWriter:
     between two threads mid-request) cost more than formatting the line, ~0.1 ms a request
     with two lines (bench_observability). Polling drains whatever a burst queued in one
     wake-up and one write; a line appears at most ``interval`` late, and ``stop`` (at exit,
-    or :func:`flush`) writes everything still queued."""
+    or :func:`flush`) writes everything still queued; a SIGKILL loses at most the last
+    ``interval`` of lines."""
 
     def __init__(
         self, records: queue.SimpleQueue[logging.LogRecord], output: logging.StreamHandler[TextIO],
-        interval: float = 0.05,
+        interval: float | None = None,
     ) -> None:  # fmt: skip
-        self._records, self._output, self._interval = records, output, interval
-        self._stopping = threading.Event()
+        self._records, self._output = records, output
+        self._interval = WRITE_INTERVAL_S if interval is None else interval
+        self._stopping, self._woken = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        """Write what is queued now, not at the next round."""
+        self._woken.set()
 
     def start(self) -> None:
         self._stopping.clear()
@@ -110,12 +108,15 @@ class _BatchWriter:
     def stop(self) -> None:
         if self._thread is not None:
             self._stopping.set()
+            self._woken.set()
             self._thread.join()
             self._thread = None
         self._drain()
 
     def _run(self) -> None:
-        while not self._stopping.wait(self._interval):
+        while not self._stopping.is_set():
+            self._woken.wait(self._interval)
+            self._woken.clear()
             self._drain()
 
     def _drain(self) -> None:
@@ -139,6 +140,27 @@ class _BatchWriter:
                 self._output.release()
 
 
+class _Enqueue(logging.handlers.QueueHandler):
+    """Queues the record itself, its message merged: the stdlib's ``prepare`` also formats it
+    with this handler's formatter and copies it, work the listener's formatter redoes. A line
+    outside any request (start-up, the engine's supervision) or at WARNING and above wakes the
+    writer at once; a request's own lines wait for its next round (:class:`_BatchWriter`)."""
+
+    def __init__(self, records: queue.SimpleQueue[logging.LogRecord], writer: _BatchWriter):
+        super().__init__(records)
+        self._writer = writer
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record.msg = record.getMessage()
+        record.args = None
+        return record
+
+    def emit(self, record: logging.LogRecord) -> None:
+        super().emit(record)
+        if record.levelno >= logging.WARNING or getattr(record, "request_id", None) is None:
+            self._writer.wake()
+
+
 _listener: _BatchWriter | None = None
 
 
@@ -159,7 +181,8 @@ def configure(fmt: LogFormat = "text", level: str = "info", stream: TextIO | Non
     else:
         output.setFormatter(TextFormatter("%(levelname)s %(name)s: %(message)s"))
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    handler = _Enqueue(records)
+    _listener = _BatchWriter(records, output)
+    handler = _Enqueue(records, _listener)
     # The logging docs' own optimizations: no line shows the caller's file and line, thread or
     # process, so records do not look them up (a frame walk and two calls per line).
     logging._srcfile = None
@@ -167,7 +190,6 @@ def configure(fmt: LogFormat = "text", level: str = "info", stream: TextIO | Non
     logging.logProcesses = False
     logging.logMultiprocessing = False
     handler.addFilter(ContextFilter())
-    _listener = _BatchWriter(records, output)
     _listener.start()
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from hrstack.server import embedded_model
 from hrstack.server.launcher import vllm_command, vllm_env
 from hrstack.server.settings import Settings
 
@@ -10,7 +13,11 @@ def _flag(cmd: list[str], flag: str) -> str | None:
     return cmd[cmd.index(flag) + 1] if flag in cmd else None
 
 
-def test_cpu_command_uses_module_entry_point_and_profile_values():
+@pytest.mark.parametrize(("has_bf16", "dtype"), [(False, "float32"), (True, "bfloat16")])
+def test_cpu_command_uses_module_entry_point_and_profile_values(monkeypatch, has_bf16, dtype):
+    """The default embedded model (Qwen2.5-0.5B, bf16 in the table) is served in bf16 where the
+    CPU computes it (AVX512-BF16 or AMX), in fp32 elsewhere: whichever machine runs the test."""
+    monkeypatch.setattr(embedded_model, "cpu_has_bf16", lambda: has_bf16)
     settings = Settings(profile="cpu", engine_port=8111)
     cmd = vllm_command(settings, "/models/smol")
     assert cmd[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
@@ -18,7 +25,7 @@ def test_cpu_command_uses_module_entry_point_and_profile_values():
     assert _flag(cmd, "--served-model-name") == "hrstack"
     assert _flag(cmd, "--port") == "8111"
     assert _flag(cmd, "--max-num-seqs") == str(settings.max_num_seqs)
-    assert _flag(cmd, "--dtype") == "float32"
+    assert _flag(cmd, "--dtype") == dtype
     assert "--gpu-memory-utilization" not in cmd
     assert vllm_env(settings)["VLLM_CPU_KVCACHE_SPACE"] == str(settings.cpu_kvcache_space_gib)
 

@@ -117,10 +117,11 @@ class _CountingStream(io.StringIO):
 
 def test_the_writer_drains_a_burst_in_few_writes_without_a_flush() -> None:
     """The writer polls (one wake-up and one write per burst, not one per record, which cost
-    the request path ~0.1 ms on 2 cores); lines still appear on their own, soon."""
+    the request path ~0.1 ms on 2 cores); a request's lines still appear on their own, soon."""
     stream = _CountingStream()
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
+    token = logs.request_id.set("req-burst")
     try:
         logs.configure("json", "info", stream=stream)
         log = logging.getLogger("hrstack.test")
@@ -131,12 +132,46 @@ def test_the_writer_drains_a_burst_in_few_writes_without_a_flush() -> None:
             time.sleep(0.01)
         entries = [json.loads(line) for line in stream.getvalue().splitlines()]
         assert [e["n"] for e in entries] == list(range(200))  # all, in order, no flush called
+        assert {e["request_id"] for e in entries} == {"req-burst"}
         assert stream.writes <= 5, stream.writes
         log.debug("below the level")
-        log.warning("after")
+        log.info("last")
         logs.flush()
-        assert json.loads(stream.getvalue().splitlines()[-1])["message"] == "after"
+        assert json.loads(stream.getvalue().splitlines()[-1])["message"] == "last"
         assert "below the level" not in stream.getvalue()
+    finally:
+        logs.request_id.reset(token)
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+
+
+def test_lines_outside_a_request_and_warnings_are_written_at_once(monkeypatch) -> None:
+    """Start-up and supervision lines ("vLLM died ...", the self-check) and warnings do not
+    wait for the writer's round: an operator (or a test) reading the log after /readyz turned
+    200 finds them. Here a round is 60 s, so only the wake-up can write them in time."""
+    monkeypatch.setattr(logs, "WRITE_INTERVAL_S", 60.0)
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+
+    def written_within(text: str, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while text not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return text in stream.getvalue()
+
+    try:
+        logs.configure("text", "info", stream=stream)
+        log = logging.getLogger("hrstack.test")
+        token = logs.request_id.set("req-1")
+        log.info("inside a request")
+        assert not written_within("inside a request", 0.3)  # waits for its round
+        log.warning("a warning inside a request")
+        assert written_within("a warning inside a request", 5)
+        logs.request_id.reset(token)
+        log.info("engine is ready")
+        assert written_within("engine is ready", 5)
     finally:
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
+        logs.flush()
