@@ -78,21 +78,20 @@ class TextFormatter(logging.Formatter):
 
 
 class _BatchWriter:
-    """Formats and writes queued records in batches, every ``interval`` seconds, off the
+    """Formats and writes queued records in batches, every ``WRITE_INTERVAL_S``, off the
     request path. The stdlib's QueueListener blocks on the queue and so wakes its thread for
     every record: on this 2-core VM each wake-up (a cross-CPU signal, then the GIL handed
     between two threads mid-request) cost more than formatting the line, ~0.1 ms a request
     with two lines (bench_observability). Polling drains whatever a burst queued in one
-    wake-up and one write; a line appears at most ``interval`` late, and ``stop`` (at exit,
+    wake-up and one write; a line appears at most one interval late, and ``stop`` (at exit,
     or :func:`flush`) writes everything still queued; a SIGKILL loses at most the last
-    ``interval`` of lines."""
+    interval's lines. (The root logger's level filters records before they are queued.)"""
 
     def __init__(
-        self, records: queue.SimpleQueue[logging.LogRecord], output: logging.StreamHandler[TextIO],
-        interval: float | None = None,
-    ) -> None:  # fmt: skip
+        self, records: queue.SimpleQueue[logging.LogRecord], output: logging.StreamHandler[TextIO]
+    ) -> None:
         self._records, self._output = records, output
-        self._interval = WRITE_INTERVAL_S if interval is None else interval
+        self._interval = WRITE_INTERVAL_S
         self._stopping, self._woken = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -126,11 +125,10 @@ class _BatchWriter:
                 record = self._records.get_nowait()
             except queue.Empty:
                 break
-            if record.levelno >= self._output.level:
-                try:
-                    lines.append(self._output.format(record))
-                except Exception:  # a bad record must not end the writer; the stdlib's way
-                    self._output.handleError(record)
+            try:
+                lines.append(self._output.format(record))
+            except Exception:  # a bad record must not end the writer; the stdlib's way
+                self._output.handleError(record)
         if lines:
             self._output.acquire()
             try:

@@ -7,7 +7,8 @@ import io
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -115,34 +116,48 @@ class _CountingStream(io.StringIO):
         return super().write(text)
 
 
+@contextmanager
+def _logging_to(stream: io.StringIO, fmt: logs.LogFormat) -> Iterator[logging.Logger]:
+    """``logs.configure`` writing to ``stream``; the root logger as it was afterwards."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        logs.configure(fmt, "info", stream=stream)
+        yield logging.getLogger("hrstack.test")
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+        logs.flush()
+
+
+def _written_within(stream: io.StringIO, done: Callable[[str], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not done(stream.getvalue()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return done(stream.getvalue())
+
+
 def test_the_writer_drains_a_burst_in_few_writes_without_a_flush() -> None:
     """The writer polls (one wake-up and one write per burst, not one per record, which cost
     the request path ~0.1 ms on 2 cores); a request's lines still appear on their own, soon."""
     stream = _CountingStream()
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
     token = logs.request_id.set("req-burst")
     try:
-        logs.configure("json", "info", stream=stream)
-        log = logging.getLogger("hrstack.test")
-        for n in range(200):
-            log.info("line %d", n, extra={"n": n})
-        deadline = time.monotonic() + 5
-        while stream.getvalue().count("\n") < 200 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        entries = [json.loads(line) for line in stream.getvalue().splitlines()]
-        assert [e["n"] for e in entries] == list(range(200))  # all, in order, no flush called
-        assert {e["request_id"] for e in entries} == {"req-burst"}
-        assert stream.writes <= 5, stream.writes
-        log.debug("below the level")
-        log.info("last")
-        logs.flush()
-        assert json.loads(stream.getvalue().splitlines()[-1])["message"] == "last"
-        assert "below the level" not in stream.getvalue()
+        with _logging_to(stream, "json") as log:
+            for n in range(200):
+                log.info("line %d", n, extra={"n": n})
+            _written_within(stream, lambda text: text.count("\n") >= 200, 5)
+            entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+            assert [e["n"] for e in entries] == list(range(200))  # all, in order, no flush
+            assert {e["request_id"] for e in entries} == {"req-burst"}
+            assert stream.writes <= 5, stream.writes
+            log.debug("below the level")
+            log.info("last")
+            logs.flush()
+            assert json.loads(stream.getvalue().splitlines()[-1])["message"] == "last"
+            assert "below the level" not in stream.getvalue()
     finally:
         logs.request_id.reset(token)
-        root.handlers[:], _ = saved
-        root.setLevel(saved[1])
 
 
 def test_lines_outside_a_request_and_warnings_are_written_at_once(monkeypatch) -> None:
@@ -151,27 +166,16 @@ def test_lines_outside_a_request_and_warnings_are_written_at_once(monkeypatch) -
     200 finds them. Here a round is 60 s, so only the wake-up can write them in time."""
     monkeypatch.setattr(logs, "WRITE_INTERVAL_S", 60.0)
     stream = io.StringIO()
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
 
-    def written_within(text: str, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while text not in stream.getvalue() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return text in stream.getvalue()
+    def shows(line: str) -> Callable[[str], bool]:
+        return lambda text: line in text
 
-    try:
-        logs.configure("text", "info", stream=stream)
-        log = logging.getLogger("hrstack.test")
+    with _logging_to(stream, "text") as log:
         token = logs.request_id.set("req-1")
         log.info("inside a request")
-        assert not written_within("inside a request", 0.3)  # waits for its round
+        assert not _written_within(stream, shows("inside a request"), 0.3)  # waits its round
         log.warning("a warning inside a request")
-        assert written_within("a warning inside a request", 5)
+        assert _written_within(stream, shows("a warning inside a request"), 5)
         logs.request_id.reset(token)
         log.info("engine is ready")
-        assert written_within("engine is ready", 5)
-    finally:
-        root.handlers[:], _ = saved
-        root.setLevel(saved[1])
-        logs.flush()
+        assert _written_within(stream, shows("engine is ready"), 5)
