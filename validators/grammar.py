@@ -72,29 +72,92 @@ class Lit(Node):
 class Line(Node):
     """One line of free text: a first character from ``first`` (a class body such as
     ``A-Za-z``, so an item always holds a word and never starts "1. 1."), then up to
-    ``longest - 1`` characters that are not a line break (nor any of ``exclude``)."""
+    ``longest - 1`` characters that are not a line break (nor any of ``exclude``).
+
+    ``not_prefix``: text the line may not start with, in any case (a resume tip that is the
+    "ATS Keywords:" line). EBNF has no negative lookahead, so the line matches the prefix up to
+    its first differing character, then the same free rest in every branch: one bounded
+    repetition to compile, however long the prefix. Lines that do not start with the prefix's
+    first letter are shorter by ``len(not_prefix) - 1`` at most; the span stays exact."""
 
     min_len: int
     max_len: int
     first: str = "A-Za-z"
     exclude: str = ""
+    not_prefix: str = ""
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_len <= self.max_len:
             raise ValueError(f"line bounds {self.min_len}..{self.max_len} admit no line")
+        if self.max_len - len(self.not_prefix) < self.min_len - 1:
+            raise ValueError(f"a line of {self.max_len} cannot exclude {self.not_prefix!r}")
 
     def ebnf(self, rules: dict[str, str]) -> str:
-        body = f"[{self.first}] [^\\n{self.exclude}]{{{self.min_len - 1},{self.max_len - 1}}}"
-        for existing, rule in rules.items():
-            if rule == body:
-                return existing
-        name = f"line{sum(n.startswith('line') for n in rules) + 1}"
-        rules[name] = body
-        return name
+        free = f"[^\\n{self.exclude}]"
+        if not self.not_prefix:
+            body = f"[{self.first}] {free}{{{self.min_len - 1},{self.max_len - 1}}}"
+            return _named(rules, "line", body)
+        prefix = self.not_prefix
+        rest = _named(rules, "line", f"{free}{{{self.min_len - 1},{self.max_len - len(prefix)}}}")
+        # Innermost first: after prefix[:i] matched, either differ at prefix[i] or match it.
+        tail = ""
+        for i in range(len(prefix) - 1, -1, -1):
+            cased = _cases(prefix[i])
+            differ = (
+                _class_minus(self.first, prefix[i].lower() + prefix[i].upper())
+                if i == 0
+                else f"[^\\n{self.exclude}{cased}]"
+            )
+            branch = f"{differ} {rest}"
+            tail = branch if not tail else f"{branch} | [{cased}] ({tail})"
+        return _named(rules, "line", tail)
 
     @property
     def span(self) -> tuple[int, int]:
         return self.min_len, self.max_len
+
+
+def _named(rules: dict[str, str], prefix: str, body: str) -> str:
+    """The rule named for ``body``: one rule per distinct body, so the engine compiles each
+    bounded repetition once."""
+    for existing, rule in rules.items():
+        if rule == body:
+            return existing
+    name = f"{prefix}{sum(n.startswith(prefix) for n in rules) + 1}"
+    rules[name] = body
+    return name
+
+
+def _cases(char: str) -> str:
+    """A class body matching ``char`` in any case (a space also as a tab)."""
+    if char == " ":
+        return " \\t"
+    if not char.isalnum():
+        raise ValueError(f"a prefix to exclude holds letters, digits and spaces, not {char!r}")
+    return "".join(dict.fromkeys(char.lower() + char.upper()))
+
+
+def _class_minus(body: str, chars: str) -> str:
+    """The class ``[body]`` (ranges like ``A-Za-z0-9`` and plain letters or digits) without
+    ``chars``, e.g. ``[B-Zb-z0-9]`` for ``A-Za-z0-9`` without ``aA``."""
+    members: list[str] = []
+    i = 0
+    while i < len(body):
+        if not body[i].isalnum():
+            raise ValueError(f"only ranges of letters and digits are supported, not {body!r}")
+        if i + 2 < len(body) and body[i + 1] == "-":
+            members += [chr(c) for c in range(ord(body[i]), ord(body[i + 2]) + 1)]
+            i += 3
+        else:
+            members.append(body[i])
+            i += 1
+    runs: list[list[str]] = []
+    for char in dict.fromkeys(m for m in members if m not in chars):
+        if runs and ord(runs[-1][-1]) + 1 == ord(char):
+            runs[-1].append(char)
+        else:
+            runs.append([char])
+    return "[" + "".join(r[0] if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs) + "]"
 
 
 @dataclass(frozen=True, slots=True)

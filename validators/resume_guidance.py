@@ -33,9 +33,16 @@ from hrstack.validators.lists import bullet_text, has_letter, numbered_list
 from hrstack.validators.rules import ResumeGuidanceRules
 
 DOMAIN = "resume_guidance"
-CHECKS = (*NUMBERED_LIST_CHECKS, "ats_rule", "length")
+CHECKS = (*NUMBERED_LIST_CHECKS, "tips_not_keywords", "ats_rule", "length")
 #: The checks the decoding grammar makes true by construction (the self-check proves it).
-FORMAT_CHECKS = ("numbered_list", "items_in_order", "min_items", "items_non_empty", "ats_rule")
+FORMAT_CHECKS = (
+    "numbered_list",
+    "items_in_order",
+    "min_items",
+    "items_non_empty",
+    "tips_not_keywords",
+    "ats_rule",
+)
 
 # Optional list marker or bold around the label; the keywords follow the colon on that line.
 _ATS_LINE = re.compile(
@@ -44,6 +51,10 @@ _ATS_LINE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _KEYWORD_SEPARATORS = re.compile(r"[,;|]")
+# A numbered item that is the keyword line itself ("3. ATS Keywords: SQL, Python"), not a tip.
+_KEYWORDS_ITEM = re.compile(r"^(?:\*\*|__)?[ \t]*ATS[ \t]+Keywords\b", re.IGNORECASE)
+#: What no tip may start with (any case): the grammar excludes it, the check above finds it.
+KEYWORDS_LABEL = "ATS K"
 
 
 def validate(
@@ -54,6 +65,7 @@ def validate(
     keywords = ats_keywords(text)
     checks = [
         *numbered_list_checks(parsed_list, rules.min_items),
+        _tips_not_keywords(parsed_list.items),
         _ats_rule(text, keywords, rules),
         length_check(text, rules.min_chars, rules.max_chars),
     ]
@@ -66,6 +78,7 @@ def requirements(rules: ResumeGuidanceRules) -> list[str]:
     return [
         "A numbered list starting at '1.' and numbered 1, 2, 3... in order.",
         f"At least {rules.min_items} items; every item has text and no two items repeat.",
+        "No numbered item is the 'ATS Keywords:' line; the keywords follow the tips.",
         f"Either a line 'ATS Keywords:' followed by at least {rules.min_ats_keywords} "
         f"comma-separated keyword(s), or at least {rules.min_commas} commas in the answer.",
         f"Between {rules.min_chars} and {rules.max_chars} characters.",
@@ -104,6 +117,20 @@ def _bullets_below(text: str, start: int) -> list[str]:
     return keywords
 
 
+def _tips_not_keywords(items: tuple[str, ...]) -> Check:
+    """A keyword list numbered as a tip inflates the tip count with no advice in it (Qwen2.5
+    wrote "3. ATS Keywords: ..." between tips, and the ATS rule alone called that valid)."""
+    for position, item in enumerate(items, start=1):
+        if _KEYWORDS_ITEM.match(item):
+            return Check(
+                "tips_not_keywords",
+                False,
+                f"item {position} is an 'ATS Keywords:' line, not a tip; put the keywords on "
+                "one 'ATS Keywords:' line after the tips",
+            )
+    return Check("tips_not_keywords", True, f"{len(items)} item(s), none a keyword line")
+
+
 def _ats_rule(text: str, keywords: list[str], rules: ResumeGuidanceRules) -> Check:
     commas = text.count(",")
     if len(keywords) >= rules.min_ats_keywords:
@@ -123,15 +150,16 @@ def constraint(
 ) -> Constraint:
     """The decoding grammar: ``min_items``..``max_items`` numbered tips of one line each, then
     the ``ATS Keywords:`` line with ``min_ats_keywords``..``max_ats_keywords`` keywords, then
-    the end. Items start with a letter (never "1. 1."), and the shortest tip is sized so the
-    shortest answer still meets ``min_chars``. ``after``: the seed already sent ("1.")."""
+    the end. Items start with a letter (never "1. 1.") but never with the keyword label, and the
+    shortest tip is sized so the shortest answer still meets ``min_chars``. ``after``: the seed
+    already sent ("1.")."""
 
     def root(shortest_item: int) -> Node:
         keyword = Line(1, rules.max_ats_keyword_chars, first="A-Za-z0-9", exclude=",")
         keywords = [keyword, *[seq(", ", keyword)] * (rules.max_ats_keywords - 1)]
         return seq(
             numbered(
-                Line(shortest_item, rules.max_item_chars),
+                Line(shortest_item, rules.max_item_chars, not_prefix=KEYWORDS_LABEL),
                 rules.min_items,
                 rules.max_items,
                 after=after,

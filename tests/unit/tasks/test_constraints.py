@@ -190,3 +190,17 @@ def test_the_ats_grammar_makes_repeats_impossible(compiler) -> None:
     compiled = grammar_compiler.compile_grammar(str(built.spec))
     for bad in (" SQL\n2. SQL", " Snowflake\n2. SQL", " SQL\n3. Python", " Dancing"):
         assert not xgrammar.GrammarMatcher(compiled).accept_string(bad), bad
+
+
+def test_a_resume_tip_cannot_be_the_keyword_line(compiler) -> None:
+    """Qwen2.5 wrote "3. ATS Keywords: ..." among its tips; the grammar leaves no path to it in
+    any case or spacing, while tips that merely start like it stay possible."""
+    xgrammar, _, grammar_compiler = compiler
+    built = domain_constraint(DOMAINS["resume_guidance"], {}, RULES)
+    assert built is not None
+    compiled = grammar_compiler.compile_grammar(str(built.spec))
+    tip = " Lead with a two-line summary tailored to the role you want.\n2. "
+    for bad in ("ATS Keywords: SQL", "ats keywords: SQL", "ATS\tKeywords", "Ats KEYWORDS"):
+        assert not xgrammar.GrammarMatcher(compiled).accept_string(tip + bad), bad
+    for fine in ("ATS-friendly formatting: plain headings", "ATS systems read plain text", "As"):
+        assert xgrammar.GrammarMatcher(compiled).accept_string(tip + fine), fine

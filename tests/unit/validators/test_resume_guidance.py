@@ -66,6 +66,20 @@ CASES = [
         id="too-few-items",
     ),
     pytest.param(FOUR_COMMAS, ["ats_rule"], id="four-commas-and-no-ats-line"),
+    pytest.param(
+        TIPS + "4. ATS Keywords: Python, SQL\n5. Keep one page per decade of experience.\n"
+        "ATS Keywords: Python, SQL\n",
+        ["tips_not_keywords"],
+        id="keyword-line-numbered-as-a-tip",
+    ),
+    pytest.param(
+        TIPS + "4. **ats  keywords**: Python\n", ["tips_not_keywords"], id="bold-numbered-keywords"
+    ),
+    pytest.param(
+        TIPS + "4. ATS-friendly formatting: plain headings, no tables.\nATS Keywords: Python\n",
+        [],
+        id="valid-tip-about-ats",
+    ),
     pytest.param(TIPS + "ATS Keywords:\n", ["ats_rule"], id="ats-line-without-keywords"),
     pytest.param(TIPS + "ATS Keywords: , ;\n", ["ats_rule"], id="ats-line-only-separators"),
     pytest.param(VALID + "x" * 1000, ["length"], id="too-long"),
