@@ -106,7 +106,8 @@ class Line(Node):
             differ = (
                 _class_minus(self.first, prefix[i].lower() + prefix[i].upper())
                 if i == 0
-                else f"[^\\n{self.exclude}{cased}]"
+                # after a space, no second one either ("ATS  Keywords" is the label too)
+                else f"[^\\n{self.exclude}{cased}{_cases(' ') if prefix[i - 1] == ' ' else ''}]"
             )
             branch = f"{differ} {rest}"
             tail = branch if not tail else f"{branch} | [{cased}] ({tail})"

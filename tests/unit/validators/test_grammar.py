@@ -68,7 +68,8 @@ def test_a_line_can_exclude_a_prefix_in_any_case_and_keep_its_exact_span(prefix:
                if len(text) == n and matcher.fullmatch(text)]  # fmt: skip
     assert (min(lengths), max(lengths)) == line.span == (3, 30)
     padding = "y" * 20
-    for cased in (prefix, prefix.lower(), prefix.upper(), prefix.replace(" ", "\t")):
+    spaced = prefix.replace(" ", "  ")
+    for cased in (prefix, prefix.lower(), prefix.upper(), prefix.replace(" ", "\t"), spaced):
         assert not matcher.fullmatch(cased + padding), cased
     assert matcher.fullmatch(prefix[:-1] + "-" + padding)  # differs at the last character
     assert not matcher.fullmatch("-" + padding)  # the first character's class still holds
