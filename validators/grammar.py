@@ -96,9 +96,9 @@ class Line(Node):
         free = f"[^\\n{self.exclude}]"
         if not self.not_prefix:
             body = f"[{self.first}] {free}{{{self.min_len - 1},{self.max_len - 1}}}"
-            return _named(rules, "line", body)
+            return _named(rules, body)
         prefix = self.not_prefix
-        rest = _named(rules, "line", f"{free}{{{self.min_len - 1},{self.max_len - len(prefix)}}}")
+        rest = _named(rules, f"{free}{{{self.min_len - 1},{self.max_len - len(prefix)}}}")
         # Innermost first: after prefix[:i] matched, either differ at prefix[i] or match it.
         tail = ""
         for i in range(len(prefix) - 1, -1, -1):
@@ -111,20 +111,20 @@ class Line(Node):
             )
             branch = f"{differ} {rest}"
             tail = branch if not tail else f"{branch} | [{cased}] ({tail})"
-        return _named(rules, "line", tail)
+        return _named(rules, tail)
 
     @property
     def span(self) -> tuple[int, int]:
         return self.min_len, self.max_len
 
 
-def _named(rules: dict[str, str], prefix: str, body: str) -> str:
-    """The rule named for ``body``: one rule per distinct body, so the engine compiles each
+def _named(rules: dict[str, str], body: str) -> str:
+    """The ``lineN`` rule for ``body``: one rule per distinct body, so the engine compiles each
     bounded repetition once."""
     for existing, rule in rules.items():
         if rule == body:
             return existing
-    name = f"{prefix}{sum(n.startswith(prefix) for n in rules) + 1}"
+    name = f"line{sum(n.startswith('line') for n in rules) + 1}"
     rules[name] = body
     return name
 

@@ -51,9 +51,8 @@ _ATS_LINE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _KEYWORD_SEPARATORS = re.compile(r"[,;|]")
-# A numbered item that is the keyword line itself ("3. ATS Keywords: SQL, Python"), not a tip.
-_KEYWORDS_ITEM = re.compile(r"^(?:\*\*|__)?[ \t]*ATS[ \t]+Keywords\b", re.IGNORECASE)
-#: What no tip may start with (any case): the grammar excludes it, the check above finds it.
+#: What no tip may start with (any case): the grammar excludes it, so no tip can be what
+#: ``_ATS_LINE`` reads as the keyword line.
 KEYWORDS_LABEL = "ATS K"
 
 
@@ -121,7 +120,7 @@ def _tips_not_keywords(items: tuple[str, ...]) -> Check:
     """A keyword list numbered as a tip inflates the tip count with no advice in it (Qwen2.5
     wrote "3. ATS Keywords: ..." between tips, and the ATS rule alone called that valid)."""
     for position, item in enumerate(items, start=1):
-        if _KEYWORDS_ITEM.match(item):
+        if _ATS_LINE.match(item):  # the item itself is the keyword line
             return Check(
                 "tips_not_keywords",
                 False,
