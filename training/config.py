@@ -201,6 +201,13 @@ class EvalConfig(_Section):
         description="The held-out report also decodes without constraints: what the model "
         "itself learned, so a constraint never hides a model that learned nothing.",
     )
+    unconstrained_base: bool = Field(
+        True,
+        description="`train all` decodes the base model without constraints too. Its free "
+        "answers can run to each domain's max_tokens (Qwen2.5-0.5B on 2 cores: 27.6 of its "
+        "30 evaluation minutes); false leaves that reference to `hrstack train evaluate "
+        "--model base`, run once and cached (train all then reuses it).",
+    )
 
     @model_validator(mode="after")
     def _known(self) -> Self:

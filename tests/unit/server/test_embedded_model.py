@@ -158,3 +158,19 @@ def test_bf16_only_where_the_cpu_computes_it(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(embedded_model, "cpu_has_bf16", lambda: True)
     assert embedded_model.serving_dtype(qwen) == "bfloat16"
     assert embedded_model.serving_dtype(embedded_model.get("smollm2-135m")) == "float32"
+
+
+def test_a_saved_models_dtype_is_read_from_its_config(tmp_path, monkeypatch):
+    import json
+
+    (tmp_path / "config.json").write_text(json.dumps({"torch_dtype": "bfloat16"}))  # 4.x name
+    assert embedded_model.saved_dtype(tmp_path) == "bfloat16"
+    (tmp_path / "config.json").write_text(json.dumps({"dtype": "float32"}))  # transformers 5
+    assert embedded_model.saved_dtype(tmp_path) == "float32"
+    assert embedded_model.saved_dtype(tmp_path / "missing") is None
+    (tmp_path / "config.json").write_text(json.dumps({"dtype": "bfloat16"}))
+    monkeypatch.setattr(embedded_model, "cpu_has_bf16", lambda: False)
+    assert embedded_model.cpu_dtype_of(tmp_path) == "float32"
+    monkeypatch.setattr(embedded_model, "cpu_has_bf16", lambda: True)
+    assert embedded_model.cpu_dtype_of(tmp_path) == "bfloat16"
+    assert embedded_model.cpu_dtype_of(tmp_path / "missing") == "float32"

@@ -145,3 +145,25 @@ def test_the_embedded_model_sets_the_served_dtype_unless_dtype_does(monkeypatch)
     assert Settings(profile="cpu", embedded_model="qwen2.5-0.5b").dtype == "float32"
     with pytest.raises(ValueError, match="unknown embedded model"):
         Settings(profile="cpu", embedded_model="nope")
+
+
+def test_a_model_directory_saved_in_bf16_is_served_in_bf16_where_the_cpu_computes_it(
+    monkeypatch, tmp_path
+):
+    """A merged fine-tune (MODEL=dir) runs in the precision its evaluation ran in."""
+    import json
+
+    from hrstack.server import embedded_model
+
+    bf16, fp32 = tmp_path / "bf16", tmp_path / "fp32"
+    for directory, dtype in ((bf16, "bfloat16"), (fp32, "float32")):
+        directory.mkdir()
+        (directory / "config.json").write_text(json.dumps({"dtype": dtype}))
+    monkeypatch.setattr(embedded_model, "cpu_has_bf16", lambda: True)
+    assert Settings(profile="cpu", model=str(bf16)).dtype == "bfloat16"
+    assert Settings(profile="cpu", model=str(fp32)).dtype == "float32", "the profile's fp32"
+    assert Settings(profile="cpu", model="Qwen/Qwen2.5-0.5B-Instruct").dtype == "float32"
+    assert Settings(profile="cpu", model=str(bf16), dtype="float32").dtype == "float32"
+    assert Settings(profile="24gb", model=str(bf16)).dtype != "float32", "GPU: the profile's"
+    monkeypatch.setattr(embedded_model, "cpu_has_bf16", lambda: False)
+    assert Settings(profile="cpu", model=str(bf16)).dtype == "float32"

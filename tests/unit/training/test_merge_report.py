@@ -58,6 +58,27 @@ def test_select_merge_evaluate_report(trained, production):
         assert (path.parent / f"{png}.png").stat().st_size > 1000
 
 
+def test_a_base_models_free_pass_is_decoded_once_and_reused(trained, production, tmp_path):
+    """train all may skip the base model's free pass (eval.unconstrained_base: false); a cached
+    result without it is decoded again when asked for it, one with it serves both."""
+    domains, rules = production
+    cfg = trained.model_copy(update={"run_dir": tmp_path})
+    for split in ("train", "val", "test"):
+        target = cfg.paths.split(split)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(trained.paths.split(split).read_bytes())
+    base = Path(trained.model.base)
+    constrained_only = evaluate_model(base, "base", cfg, domains, rules, unconstrained=False)
+    assert constrained_only["unconstrained_rates"] is None
+    both = evaluate_model(base, "base", cfg, domains, rules, unconstrained=True)
+    assert set(both["unconstrained_rates"]) == set(both["rates"]), "decoded again, freely"
+    assert (cfg.paths.evals / "base.unconstrained.samples.jsonl").is_file()
+    again = evaluate_model(base, "base", cfg, domains, rules, unconstrained=False)
+    # The run's own wall time identifies it: the cached result (both passes) was reused.
+    assert (again["seconds"], again["fingerprint"]) == (both["seconds"], both["fingerprint"])
+    assert again["unconstrained_rates"], "with its free pass"
+
+
 def test_wilson_interval_is_honest_for_small_samples():
     assert wilson(10, 10)[0] < 0.75 and wilson(0, 10)[1] > 0.25
     assert wilson(0, 0) == (0.0, 0.0)
