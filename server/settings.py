@@ -404,16 +404,11 @@ class Settings(BaseSettings):
         if self.model is None and not self.upstream_urls and self.dtype is None:
             # The embedded model's own precision (bf16 only where the CPU computes it).
             self.dtype = embedded_model.serving_dtype(embedded_model.get(self.embedded_model))
-        elif (
-            self.model
-            and self.dtype is None
-            and profile.get("dtype") == "float32"
-            and embedded_model.saved_dtype(Path(self.model)) == "bfloat16"
-        ):
+        elif self.model and self.dtype is None and profile.get("dtype") == "float32":
             # A model directory on a CPU profile (a merged fine-tune, most often) saved in bf16
             # runs in bf16 where the CPU computes it: ~2x fp32's speed there, and the precision
-            # its evaluation ran in (training.generation.load_for_inference). Else fp32.
-            self.dtype = embedded_model.cpu_dtype("bfloat16")
+            # its evaluation ran in (training.generation.load_for_inference, the same rule).
+            self.dtype = embedded_model.cpu_dtype_of(Path(self.model))
         for key in PROFILE_GATEWAY_FIELDS:
             if key in profile and key not in self.model_fields_set:
                 setattr(self, key, profile[key])
