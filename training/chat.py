@@ -19,7 +19,7 @@ from hrstack.training.formats import Example
 if TYPE_CHECKING:
     from transformers import GenerationConfig, PreTrainedTokenizerBase
 
-    from hrstack.training.sampler import NucleusSampler
+    from hrstack.training.sampler import FrequencyPenalty, NucleusSampler
 
 log = logging.getLogger(__name__)
 IGNORE = -100  # label value the loss skips (torch.nn.CrossEntropyLoss ignore_index)
@@ -88,6 +88,14 @@ def generation_config(domain: DomainConfig, tokenizer: PreTrainedTokenizerBase) 
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
     )
+
+
+def penalty(domain: DomainConfig, prompt_width: int) -> FrequencyPenalty | None:
+    """The domain's frequency penalty over the tokens generated after ``prompt_width``."""
+    from hrstack.training.sampler import FrequencyPenalty
+
+    value = domain.sampling.frequency_penalty
+    return FrequencyPenalty(value, prompt_width) if value else None
 
 
 def sampler(domain: DomainConfig) -> NucleusSampler | None:

@@ -24,7 +24,13 @@ from hrstack.server.embedded_model import cpu_dtype_of
 from hrstack.tasks.domains import DomainTable
 from hrstack.training.config import TrainConfig
 from hrstack.training.formats import Example, read_examples
-from hrstack.training.generation import Judge, Prompt, load_for_inference, pass_rates
+from hrstack.training.generation import (
+    DECODING_VERSION,
+    Judge,
+    Prompt,
+    load_for_inference,
+    pass_rates,
+)
 from hrstack.validators import ValidatorRules
 from hrstack.validators.config import configs_dir
 
@@ -88,7 +94,7 @@ def _loss_entry(nll: float, tokens: float) -> dict[str, float]:
 
 
 def fingerprint(model_dir: Path, rows: list[Example], cfg: TrainConfig) -> str:
-    """Changes when the weights, the rows, the prompts/rules or the decoding seed change."""
+    """Changes when the weights, the rows, the prompts/rules, the decoding or its seed change."""
     digest = hashlib.sha256()
     for name in sorted(p.name for p in model_dir.glob("*.safetensors")):
         stat = (model_dir / name).stat()
@@ -96,7 +102,7 @@ def fingerprint(model_dir: Path, rows: list[Example], cfg: TrainConfig) -> str:
     digest.update("".join(r.id for r in rows).encode())
     for config in ("domains.yaml", "validators.yaml"):
         digest.update((configs_dir() / config).read_bytes())
-    digest.update(f"{cfg.seed}:{cfg.eval.constrained}".encode())
+    digest.update(f"{cfg.seed}:{cfg.eval.constrained}:{DECODING_VERSION}".encode())
     digest.update(cpu_dtype_of(model_dir).encode())  # the precision it is evaluated in
     return digest.hexdigest()[:16]
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from hrstack.tasks.domains import DomainTable
 from hrstack.tasks.prompts import assemble_answer, build_messages, domain_constraint
-from hrstack.training.chat import generation_config, render_prompt, sampler
+from hrstack.training.chat import generation_config, penalty, render_prompt, sampler
 from hrstack.training.formats import Example
 from hrstack.validators import ValidatorRules, validate
 
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
+#: Bumped when decoding here changes what a model answers (2: the domains' frequency penalty),
+#: so evaluation never reuses a result decoded the old way (training/evaluate.py fingerprint).
+DECODING_VERSION = 2
 
 
 def load_for_inference(directory: Any) -> Any:
@@ -91,19 +94,19 @@ class Judge:
         self._compiler: Any = None
         self._compiled: dict[str, Any] = {}
 
-    def _decoding(self, domain: str) -> tuple[float, float, float, bool]:
+    def _decoding(self, domain: str) -> tuple[float, float, float, float, bool]:
         """Prompts with equal sampling settings and grammar can share a batch; each keeps
         its own token limit (vLLM's per-request max_tokens) through :class:`RowLimit`."""
         cfg = self.domains[domain]
         s = cfg.sampling
         grammar = cfg.constraint != "none" and self.constrained
-        return (s.temperature, s.top_p, s.repetition_penalty, grammar)
+        return (s.temperature, s.top_p, s.repetition_penalty, s.frequency_penalty, grammar)
 
     def run(self, model: Any, prompts: list[Prompt], desc: str = "generating") -> list[Judged]:
         import torch
         from tqdm.auto import tqdm
 
-        groups: dict[tuple[float, float, float, bool], list[Prompt]] = defaultdict(list)
+        groups: dict[tuple[float, float, float, float, bool], list[Prompt]] = defaultdict(list)
         for prompt in sorted(prompts, key=lambda p: (p.domain, p.id)):
             groups[self._decoding(prompt.domain)].append(prompt)
         batches = [
@@ -138,10 +141,12 @@ class Judge:
         limits = [cfg.sampling.max_tokens for cfg in configs]
         settings = generation_config(configs[0], self.tokenizer)
         settings.max_new_tokens = max(limits)
-        processors = []  # order: grammar mask first, then the draw (as vLLM samples)
-        if self._decoding(batch[0].domain)[3]:
+        # vLLM's order: grammar mask, penalties, then the draw (transformers applies the
+        # repetition penalty before these; it maps a masked -inf to -inf, so the order holds)
+        processors = []
+        if self._decoding(batch[0].domain)[-1]:
             processors.append(self.grammar_processor(model, batch))
-        processors.append(sampler(configs[0]))
+        processors += [penalty(configs[0], width), sampler(configs[0])]
         device = next(model.parameters()).device
         with torch.inference_mode():
             output = model.generate(

@@ -55,3 +55,23 @@ class NucleusSampler:
         out = torch.full_like(scores, float("-inf"))
         out.scatter_(-1, chosen.unsqueeze(-1), 0.0)
         return out
+
+
+class FrequencyPenalty:
+    """vLLM's ``frequency_penalty`` (the OpenAI definition): each token's logit drops by the
+    penalty times the number of times it was generated so far in the row. Prompt tokens, the
+    seeded "1." included, are not counted (vLLM sends the seed as part of the prompt), so
+    ``input_ids[:, prompt_width:]`` are the generated ones. Without it an evaluated list repeats
+    items the served domain's penalty keeps distinct (configs/domains.yaml, ats_keywords)."""
+
+    def __init__(self, penalty: float, prompt_width: int) -> None:
+        self.penalty = penalty
+        self.prompt_width = prompt_width
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        generated = input_ids[:, self.prompt_width :]
+        if generated.shape[1] == 0:
+            return scores
+        counts = torch.zeros(scores.shape, dtype=torch.float32, device=scores.device)
+        counts.scatter_add_(1, generated, torch.ones(generated.shape, device=scores.device))
+        return scores.float() - self.penalty * counts

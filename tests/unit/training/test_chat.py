@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from hrstack.tasks.prompts import build_messages
-from hrstack.training.chat import IGNORE, encode_example, generation_config, render_prompt, sampler
+from hrstack.training.chat import (
+    IGNORE,
+    encode_example,
+    generation_config,
+    penalty,
+    render_prompt,
+    sampler,
+)
 from hrstack.training.synth import build_example
 
 
@@ -49,6 +56,13 @@ def test_decoding_is_the_domains_production_sampling(tokenizer, domains):
         draw = sampler(domains[name])
         assert draw is not None  # every domain samples at temperature 0.3 today
         assert (draw.temperature, draw.top_p) == (sampling.temperature, sampling.top_p)
+        freq = penalty(domains[name], prompt_width=7)
+        if sampling.frequency_penalty:
+            assert freq is not None
+            assert (freq.penalty, freq.prompt_width) == (sampling.frequency_penalty, 7)
+        else:
+            assert freq is None
+    assert penalty(domains["ats_keywords"], 0) is not None  # the table sets it where lists repeat
 
 
 def test_long_rows_are_cut_at_max_length(tokenizer, domains, rules):

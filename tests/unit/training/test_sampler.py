@@ -50,3 +50,19 @@ def test_frequencies_follow_the_renormalised_nucleus():
 def test_temperature_zero_is_rejected():
     with pytest.raises(ValueError, match="greedy"):
         NucleusSampler(0.0, 0.9)
+
+
+def test_frequency_penalty_counts_only_generated_tokens_as_vllm_does():
+    from hrstack.training.sampler import FrequencyPenalty
+
+    scores = torch.zeros(2, 6)
+    # prompt width 3: tokens 1 and 2 of the prompt (the seed included) are not counted
+    input_ids = torch.tensor([[1, 2, 2, 4, 4, 5], [0, 1, 1, 3, 0, 0]])
+    out = FrequencyPenalty(0.5, prompt_width=3)(input_ids, scores)
+    assert out.tolist() == [
+        [0.0, 0.0, 0.0, 0.0, -1.0, -0.5],  # 4 generated twice, 5 once
+        [-1.0, 0.0, 0.0, -0.5, 0.0, 0.0],
+    ]
+    masked = torch.tensor([[float("-inf"), 1.0, 1.0, 1.0, 1.0, 1.0]] * 2)
+    assert FrequencyPenalty(1.0, 3)(input_ids, masked)[1, 0] == float("-inf")  # a mask holds
+    assert FrequencyPenalty(1.0, 6)(input_ids, scores).equal(scores)  # nothing generated yet
