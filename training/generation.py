@@ -14,7 +14,7 @@ import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hrstack.tasks.domains import DomainTable
 from hrstack.tasks.prompts import assemble_answer, build_messages, domain_constraint
@@ -72,6 +72,17 @@ class Judged:
     text: str
 
 
+class Decoding(NamedTuple):
+    """What prompts must share to share a batch: their sampling settings and whether a
+    grammar masks them; each keeps its own token limit through :class:`RowLimit`."""
+
+    temperature: float
+    top_p: float
+    repetition_penalty: float
+    frequency_penalty: float
+    grammar: bool
+
+
 class Judge:
     """Batched generation + validation for one tokenizer; reuse it across checks."""
 
@@ -94,19 +105,17 @@ class Judge:
         self._compiler: Any = None
         self._compiled: dict[str, Any] = {}
 
-    def _decoding(self, domain: str) -> tuple[float, float, float, float, bool]:
-        """Prompts with equal sampling settings and grammar can share a batch; each keeps
-        its own token limit (vLLM's per-request max_tokens) through :class:`RowLimit`."""
+    def _decoding(self, domain: str) -> Decoding:
         cfg = self.domains[domain]
         s = cfg.sampling
         grammar = cfg.constraint != "none" and self.constrained
-        return (s.temperature, s.top_p, s.repetition_penalty, s.frequency_penalty, grammar)
+        return Decoding(s.temperature, s.top_p, s.repetition_penalty, s.frequency_penalty, grammar)
 
     def run(self, model: Any, prompts: list[Prompt], desc: str = "generating") -> list[Judged]:
         import torch
         from tqdm.auto import tqdm
 
-        groups: dict[tuple[float, float, float, float, bool], list[Prompt]] = defaultdict(list)
+        groups: dict[Decoding, list[Prompt]] = defaultdict(list)
         for prompt in sorted(prompts, key=lambda p: (p.domain, p.id)):
             groups[self._decoding(prompt.domain)].append(prompt)
         batches = [
@@ -144,7 +153,7 @@ class Judge:
         # vLLM's order: grammar mask, penalties, then the draw (transformers applies the
         # repetition penalty before these; it maps a masked -inf to -inf, so the order holds)
         processors = []
-        if self._decoding(batch[0].domain)[-1]:
+        if self._decoding(batch[0].domain).grammar:
             processors.append(self.grammar_processor(model, batch))
         processors += [penalty(configs[0], width), sampler(configs[0])]
         device = next(model.parameters()).device
