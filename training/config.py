@@ -91,6 +91,13 @@ class SynthConfig(_Section):
         default_factory=lambda: dict.fromkeys(DOMAINS, 1.0),
         description="Relative share of rows per domain (the field log oversampled resume/JD).",
     )
+    hard_rank_share: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Share of rank rows drawn from the hard set's generator (training/"
+        "hard_pairs.py: every must-have named, gold by specialty, years and recency).",
+    )
 
     @model_validator(mode="after")
     def _known(self) -> Self:

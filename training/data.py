@@ -57,7 +57,12 @@ def run_data(
     """Build the three splits; returns (and writes) the manifest."""
     paths = cfg.paths
     synthetic, synth_failed = generate(
-        cfg.synth.rows, cfg.seed, domains, rules, cfg.synth.domain_weights
+        cfg.synth.rows,
+        cfg.seed,
+        domains,
+        rules,
+        cfg.synth.domain_weights,
+        cfg.synth.hard_rank_share,
     )
     original, errors = load_sources(cfg, domains, root)
     rows, duplicates = dedupe([*original, *synthetic])

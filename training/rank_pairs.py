@@ -76,8 +76,9 @@ class RankPair:
     gold_status: Literal["shortlist", "reject", "verify"]
     #: The rubric's missing required skills and certifications, in posting order.
     missing_must_haves: tuple[str, ...] = ()
-    #: The decisive fact a gold answer states first, where the evidence block does not carry
-    #: it (the hard set's specialty, recency and coursework rules: training/hard_pairs.py).
+    #: The fact a gold answer states first, which the evidence block does not carry: whether
+    #: the work is in the job's field and current (the hard set's specialty, recency and
+    #: coursework rules decide on it: training/hard_pairs.py).
     why: str = ""
 
 
@@ -139,9 +140,10 @@ _AREA = re.compile(r"\b\d+\+ years of ([^.\n]+?) experience")
 
 def gold_answer(pair: RankPair, evidence: Evidence) -> str:
     """The answer an SFT row teaches: gold decision and score, and reasons read off the
-    evidence block in the prompt, so the model learns to decide from what it is shown.
+    evidence block in the prompt, so the model learns to decide from what it is shown. The
+    pair's ``why`` (whether the work is in the job's field and current) comes first.
 
-    The first reason always restates the evidence's missing must-haves ("...: none" or the
+    The reason after it always restates the evidence's missing must-haves ("...: none" or the
     names) after a fixed lead-in, so that the decision, written after the reasons
     (tasks/prompts.py), can follow from a list the model copied rather than from a "No" vs
     "Shows" choice made up front (a model trained on that wording opened every answer with
@@ -353,7 +355,22 @@ def _make_pair(
         expected_flags=flags,
         gold_status="verify" if flags else decision,
         missing_must_haves=result.required_missing + result.certifications_missing,
+        why=_field(cand, job, text),
     )
+
+
+def _field(cand: Candidate, job: Job, text: str) -> str:
+    """The first reason of every gold answer: whether the work is in the job's field and
+    current, in the hard set's words (training/hard_pairs.py). Stated for these pairs too, so
+    every rank row opens by comparing the resume's titles with the job's, rather than only the
+    hard rows (a third of them, ~36 in a CPU run) doing so while the rest open with the
+    must-haves: a model cannot tell from its input which of the two a row is. Generated careers
+    here are current (their last stint ends this year). The years are cited only where the
+    resume states the number (the validator's grounding check)."""
+    if cand.title != job.role.title:
+        return f"The work is as {cand.title}, a different field from {job.role.title}"
+    lead = f"{cand.years} years" if re.search(rf"\b{cand.years} years\b", text) else "Work"
+    return f"{lead} as {job.role.title}, current and in the field asked"
 
 
 def generate_pairs(n: int, seed: int) -> list[RankPair]:

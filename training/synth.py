@@ -44,7 +44,8 @@ from hrstack.training.synth_vocab import HIRING_CONSTRAINTS
 from hrstack.validators import DOMAINS, ValidatorRules, validate
 
 log = logging.getLogger(__name__)
-#: Rank rows drawn from the hard set's generator (training/hard_pairs.py).
+#: Rank rows drawn from the hard set's generator (training/hard_pairs.py), unless
+#: ``synth.hard_rank_share`` says otherwise.
 HARD_RANK_SHARE = 0.3
 Built = tuple[dict[str, str], str, dict[str, Any] | None]
 
@@ -186,14 +187,16 @@ def build_match(rng: random.Random, rules: ValidatorRules) -> Built:
     return fields, "\n".join(lines), {"rubric": result.to_dict()}
 
 
-def build_rank(rng: random.Random, rules: ValidatorRules) -> Built:
+def build_rank(
+    rng: random.Random, rules: ValidatorRules, hard_share: float = HARD_RANK_SHARE
+) -> Built:
     """A labelled pair as rank evaluation draws them (honeypots, injections, JSON profiles, a
     missing must-have), prompted with the fields the gateway builds; gold is the served policy
     (rubric, then the must-have guard), so SFT teaches what /v1/rank must answer. A share
-    (``HARD_RANK_SHARE``) comes from the hard set's generator: every must-have named, gold by
+    (``hard_share``) comes from the hard set's generator: every must-have named, gold by
     specialty, years and recency, the decisive fact stated first in the reasons."""
     pair_id = f"synth-rank-{rng.random():.12f}"
-    hard = rng.random() < HARD_RANK_SHARE
+    hard = rng.random() < hard_share
     pair = draw_hard_pair(rng, pair_id) if hard else draw_pair(rng, pair_id)
     prepared = prepared_input(pair)
     fields = {key: value for key, value in prepared.fields.items() if value is not None}
@@ -264,10 +267,18 @@ def allocate(rows: int, weights: Mapping[str, float]) -> dict[str, int]:
 
 
 def build_example(
-    domain: str, index: int, seed: int, domains: DomainTable, rules: ValidatorRules
+    domain: str,
+    index: int,
+    seed: int,
+    domains: DomainTable,
+    rules: ValidatorRules,
+    hard_rank_share: float = HARD_RANK_SHARE,
 ) -> Example:
     rng = random.Random(f"{seed}-{domain}-{index}")
-    fields, answer, gold = BUILDERS[domain](rng, rules)
+    if domain == "rank":
+        fields, answer, gold = build_rank(rng, rules, hard_rank_share)
+    else:
+        fields, answer, gold = BUILDERS[domain](rng, rules)
     prompt = [Message.model_validate(m) for m in build_messages(domains[domain], fields)[:2]]
     messages = [*prompt, Message(role="assistant", content=answer)]
     return Example(
@@ -286,14 +297,16 @@ def generate(
     domains: DomainTable,
     rules: ValidatorRules,
     weights: Mapping[str, float] | None = None,
+    hard_rank_share: float = HARD_RANK_SHARE,
 ) -> tuple[list[Example], int]:
-    """``rows`` synthetic examples (weights: share per domain) and how many failed validation."""
+    """``rows`` synthetic examples (weights: share per domain; ``hard_rank_share``: rank rows
+    from the hard set's generator) and how many failed validation."""
     counts = allocate(rows, weights or dict.fromkeys(DOMAINS, 1.0))
     out: list[Example] = []
     failed = 0
     for domain, count in counts.items():
         for index in range(count):
-            example = build_example(domain, index, seed, domains, rules)
+            example = build_example(domain, index, seed, domains, rules, hard_rank_share)
             result = validate(domain, example.answer, rules, example.fields)
             if result.ok:
                 out.append(example)

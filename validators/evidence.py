@@ -14,8 +14,8 @@ answer. Pure and deterministic: ``today`` is an argument, never read from a cloc
 >>> jd = "Data Analyst. Requirements: 3+ years of SQL, Tableau, Python."
 >>> ev = extract(jd, "Analyst, Acme (2020-2024): SQL and Tableau.", today=date(2025, 1, 1),
 ...              rules=rules)
->>> render(ev, budget_tokens=rules.render_budget_tokens)
-'Must-have met: SQL, Tableau; missing: Python. Years: 4 of 3 required. Flags: none.'
+>>> print(render(ev, budget_tokens=rules.render_budget_tokens))
+Must-have met: SQL, Tableau; missing: Python. Years: 4 of 3 required (meets). Flags: none.
 """
 
 from __future__ import annotations

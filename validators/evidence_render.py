@@ -28,9 +28,9 @@ Every cut list ends with "(+N more)", so the model still reads that the list was
 >>> flag = Flag("overlapping_roles", "full-time roles 2017-2026 and 2018-2021 overlap 36 months")
 >>> print(render(Evidence(must, nice, 4.0, 3, (flag,), "text"), budget_tokens=128))
 ... # doctest: +NORMALIZE_WHITESPACE
-Must-have met: SQL; missing: Power BI. Nice-to-have met: Python, SQL (+12 more); missing: none.
-Years: 4 of 3 required. Flags: overlapping_roles (full-time roles 2017-2026 and 2018-2021
-overlap 36 months).
+Must-have met: SQL; missing: Power BI. Nice-to-have met: Python (+13 more); missing: none.
+Years: 4 of 3 required (meets). Flags: overlapping_roles (full-time roles 2017-2026 and
+2018-2021 overlap 36 months).
 """
 
 from __future__ import annotations
@@ -124,9 +124,20 @@ def _flags(evidence: Evidence, detail_chars: int | None = None) -> _Listing:
     return _Listing(tuple(f"{f.kind} ({detail(f.detail)})" for f in evidence.flags))
 
 
+def _compared(relevant: float | None, required: int | None) -> str:
+    """ " of 7 required (falls short)": the comparison stated in the words the gold reason
+    uses ("3 years falls short of the 7+ years asked", training/rank_pairs.py), so a model
+    copies it instead of computing it. Shown only the numbers, the fine-tuned 0.5B wrote
+    "3 years meets the 7+ years asked" from "Years: 3 of 7 required" and shortlisted."""
+    if required is None:
+        return ""
+    if relevant is None:
+        return f" of {required} required"
+    return f" of {required} required ({'meets' if relevant >= required else 'falls short'})"
+
+
 def _layout(evidence: Evidence) -> _Layout:
-    required = evidence.years_required
-    asked = f" of {required} required" if required is not None else ""
+    asked = _compared(evidence.years_relevant, evidence.years_required)
     lists = {
         "must_met": evidence.must_have_met,
         "must_missing": evidence.must_have_missing,

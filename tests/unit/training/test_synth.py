@@ -68,7 +68,8 @@ def test_rank_rows_carry_the_served_gold_label_in_schema_order(domains, rules):
 def test_rank_rows_teach_the_must_have_guard_and_are_balanced(domains, rules):
     """Gold is the served policy: a must-have the evidence shows missing is a reject with a
     capped score, and the reasons say which; with none missing the decision is the rubric's,
-    or, for the hard set's rows, the specialty rule's, its decisive fact stated first."""
+    or, for the hard set's rows, the specialty rule's. Every row, easy or hard, opens with
+    whether the work is in the job's field and current, then the must-haves."""
     from hrstack.training.hard_pairs import KINDS
     from hrstack.validators.evidence_rules import load_evidence_rules
 
@@ -81,7 +82,12 @@ def test_rank_rows_teach_the_must_have_guard_and_are_balanced(domains, rules):
         evidence = (example.fields or {})["evidence"]
         missing = evidence.split("missing: ", 1)[1].split(".", 1)[0]
         hard = example.gold["kind"] in KINDS
-        first = answer["reasons"][1 if hard else 0]
+        field, first = answer["reasons"][:2]
+        assert " as " in field or "coursework" in field, answer
+        if not hard:
+            assert field.endswith(", current and in the field asked") or (
+                field.startswith("The work is as ") and answer["decision"] == "reject"
+            ), answer
         if missing != "none":
             assert not hard, "a hard row names every must-have"
             assert answer["decision"] == "reject" and answer["score"] <= cap, evidence
@@ -94,6 +100,15 @@ def test_rank_rows_teach_the_must_have_guard_and_are_balanced(domains, rules):
     easy = {"plain", "missing_must_have", "honeypot", "injection"}
     assert easy <= set(kinds) and set(kinds) - easy <= set(KINDS)
     assert 0.2 <= sum(kind in KINDS for kind in kinds) / len(kinds) <= 0.4
+
+
+def test_the_hard_rank_share_is_configurable(domains, rules):
+    from hrstack.training.hard_pairs import KINDS
+
+    for share in (0.0, 0.5, 1.0):
+        rows = [build_example("rank", i, 6, domains, rules, share) for i in range(80)]
+        hard = sum((r.gold or {})["kind"] in KINDS for r in rows) / len(rows)
+        assert abs(hard - share) <= 0.15, (share, hard)
 
 
 def test_rank_rows_share_no_job_or_candidate_with_the_rank_eval_set(domains, rules):

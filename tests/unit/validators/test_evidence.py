@@ -170,13 +170,23 @@ def test_json_flags_expert_without_years_and_overlap() -> None:
     assert kinds == ["expert_without_evidence", "overlapping_roles"]
 
 
+def test_years_line_states_the_comparison_in_the_gold_reasons_words() -> None:
+    short = _ev(JD, "Software Engineer, Acme (2023-2025): Python and Kubernetes.")
+    assert short.years_relevant is not None and short.years_required == 5
+    assert short.years_relevant < 5
+    assert "Years: 2 of 5 required (falls short)." in render(short)
+    assert "of 5 required (meets)." in render(_ev(JD, CLEAN))
+    unknown = _ev(JD, "Python and Kubernetes.")
+    assert unknown.years_relevant is None and "Years: unknown of 5 required." in render(unknown)
+
+
 def test_render_is_compact_and_deterministic() -> None:
     ev = _ev(JD, CLEAN)
     text = render(ev)
     assert text == render(_ev(JD, CLEAN))
     assert text == (
         "Must-have met: Python, Kubernetes; missing: none. "
-        "Nice-to-have met: PostgreSQL; missing: Go. Years: 6 of 5 required. Flags: none."
+        "Nice-to-have met: PostgreSQL; missing: Go. Years: 6 of 5 required (meets). Flags: none."
     )
 
 

@@ -169,7 +169,8 @@ def test_long_flag_details_are_shortened_with_an_ellipsis() -> None:
         (
             "Data Analyst. Requirements: 3+ years of SQL, Tableau, Python.",
             "Analyst, Acme (2020-2024): SQL and Tableau.",
-            "Must-have met: SQL, Tableau; missing: Python. Years: 4 of 3 required. Flags: none.",
+            "Must-have met: SQL, Tableau; missing: Python. "
+            "Years: 4 of 3 required (meets). Flags: none.",
         ),
         ("", "", "Years: unknown. Flags: none."),
         (
