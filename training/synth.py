@@ -238,10 +238,19 @@ def build_recruiting(rng: random.Random, rules: ValidatorRules) -> Built:
 
 
 def build_ats(rng: random.Random, rules: ValidatorRules) -> Built:
+    """Up to 8 keywords, chosen required first, then listed in the order the posting's
+    requirement sections name them: the order the served grammar enforces
+    (validators/ats_keywords.py ``constraint``), so a model copies down the posting rather
+    than jumping about it. Listed required, nice-to-have, license, the fine-tuned 0.5B, free,
+    reached the license line ("- RN license required.") after the required skills, copied it
+    whole and went on copying the lines after it."""
     job = make_job(rng)
+    posting = posting_text(job)
     pool = [*job.required, *job.preferred, job.certification, job.role.area]
     keywords = list(dict.fromkeys(k for k in pool if k))[:8]
-    return {"job_description": posting_text(job)}, _numbered(keywords), None
+    section = posting[posting.index("Requirements:") :].casefold()
+    keywords.sort(key=lambda keyword: section.find(keyword.casefold()))
+    return {"job_description": posting}, _numbered(keywords), None
 
 
 BUILDERS: dict[str, Callable[[random.Random, ValidatorRules], Built]] = {

@@ -102,6 +102,17 @@ def test_rank_rows_teach_the_must_have_guard_and_are_balanced(domains, rules):
     assert 0.2 <= sum(kind in KINDS for kind in kinds) / len(kinds) <= 0.4
 
 
+def test_ats_rows_list_keywords_in_the_postings_order(domains, rules):
+    """As the served grammar does (validators/ats_keywords.py): the license after the skills
+    above it, the nice-to-haves last, each once."""
+    for index in range(60):
+        example = build_example("ats_keywords", index, 2, domains, rules)
+        section = (example.fields or {})["job_description"].split("Requirements:", 1)[1]
+        keywords = [line.split(". ", 1)[1] for line in example.answer.splitlines()]
+        at = [section.casefold().find(k.casefold()) for k in keywords]
+        assert min(at) >= 0 and at == sorted(at) and len(set(at)) == len(at), example.answer
+
+
 def test_the_hard_rank_share_is_configurable(domains, rules):
     from hrstack.training.hard_pairs import KINDS
 
