@@ -37,7 +37,7 @@ import json
 import random
 from typing import Literal
 
-from hrstack.training.rank_pairs import Kind, RankPair, _profile, _rules
+from hrstack.training.rank_pairs import Kind, RankPair, _profile, _rules, field_reason
 from hrstack.training.synth_docs import YEAR, Candidate, Job, Stint, company, make_job, posting_text
 from hrstack.training.synth_docs import resume_text as free_text
 from hrstack.training.synth_vocab import DEGREES, ROLES, Role
@@ -169,48 +169,42 @@ def _pair(
     )  # fmt: skip
 
 
-def _fit(cand: Candidate, job: Job) -> str:
-    return f"{cand.years} years as {job.role.title}, current and in the field asked"
+def _why(cand: Candidate, job: Job) -> str:
+    return field_reason(job.role.title, cand.stints[0].title)  # stints: newest first
 
 
 def make_hard(kind: Kind, rng: random.Random, ids: tuple[str, str, str]) -> list[RankPair]:
     """The pair(s) of one kind: one, or two for a near-duplicate (the strong resume, then its
-    twin ``<id>-twin`` with the decisive fact changed). ``why`` states that fact in words the
-    inputs hold (the rank validator's grounding check reads gold answers too)."""
+    twin ``<id>-twin`` with the decisive fact changed). ``why``, the gold answer's first
+    reason, compares the job's field with the recent work's (``field_reason``), in words the
+    inputs hold (the rank validator's grounding check reads gold answers too); a too-junior
+    candidate's years come in the years reason, from the evidence block."""
     job = _job(rng, min_years=4 if kind == "too_junior" else 1)
-    title = job.role.title
     if kind == "too_junior":
         cand = _junior(rng, job)
-        why = f"{cand.years} years as {title} is half or less of the {job.min_years}+ asked"
-        return [_pair(ids, job, _text(cand, rng), kind, "reject", why)]
+        return [_pair(ids, job, _text(cand, rng), kind, "reject", _why(cand, job))]
     if kind == "adjacent":
         cand = _adjacent(rng, job)
-        why = f"The work is as {cand.title}, a different field from {title}"
-        return [_pair(ids, job, _text(cand, rng), kind, "reject", why)]
+        return [_pair(ids, job, _text(cand, rng), kind, "reject", _why(cand, job))]
     if kind == "coursework":
         cand, line = _coursework(rng, job)
-        why = f"The required skills appear only in coursework; the work is as {cand.title}"
-        return [_pair(ids, job, _text(cand, rng, extra=line), kind, "reject", why)]
+        return [_pair(ids, job, _text(cand, rng, extra=line), kind, "reject", _why(cand, job))]
     if kind == "stale":
         cand = _stale(rng, job)
-        why = f"{title} work ended in {cand.stints[-1].end}; the recent work is as {cand.title}"
-        return [_pair(ids, job, _text(cand, rng), kind, "reject", why)]
+        return [_pair(ids, job, _text(cand, rng), kind, "reject", _why(cand, job))]
     if kind == "synonyms":
         cand = _strong(rng, job)
         text = _synonyms(_text(cand, rng, json_share=0.5), rng)
-        return [_pair(ids, job, text, kind, "shortlist", _fit(cand, job))]
+        return [_pair(ids, job, text, kind, "shortlist", _why(cand, job))]
     strong = _strong(rng, job)
     if rng.random() < 0.5:
         changed = _stale(rng, job, specialty_years=strong.years)
-        end = changed.stints[-1].end
-        why = f"{title} work ended in {end}; the recent work is as {changed.title}"
     else:
         changed = _adjacent(rng, job, strong)
-        why = f"The work is as {changed.title}, a different field from {title}"
     twin = (f"{ids[0]}-twin", ids[1], f"{ids[2]}-twin")
     return [
-        _pair(ids, job, _text(strong, rng), kind, "shortlist", _fit(strong, job)),
-        _pair(twin, job, _text(changed, rng), kind, "reject", why),
+        _pair(ids, job, _text(strong, rng), kind, "shortlist", _why(strong, job)),
+        _pair(twin, job, _text(changed, rng), kind, "reject", _why(changed, job)),
     ]
 
 

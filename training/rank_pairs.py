@@ -76,9 +76,9 @@ class RankPair:
     gold_status: Literal["shortlist", "reject", "verify"]
     #: The rubric's missing required skills and certifications, in posting order.
     missing_must_haves: tuple[str, ...] = ()
-    #: The fact a gold answer states first, which the evidence block does not carry: whether
-    #: the work is in the job's field and current (the hard set's specialty, recency and
-    #: coursework rules decide on it: training/hard_pairs.py).
+    #: The reason a gold answer states first, which the evidence block does not carry:
+    #: whether the recent work is in the job's field (``field_reason``; the hard set's
+    #: specialty, recency and coursework rules decide on it: training/hard_pairs.py).
     why: str = ""
 
 
@@ -141,7 +141,7 @@ _AREA = re.compile(r"\b\d+\+ years of ([^.\n]+?) experience")
 def gold_answer(pair: RankPair, evidence: Evidence) -> str:
     """The answer an SFT row teaches: gold decision and score, and reasons read off the
     evidence block in the prompt, so the model learns to decide from what it is shown. The
-    pair's ``why`` (whether the work is in the job's field and current) comes first.
+    pair's ``why`` (whether the recent work is in the job's field) comes first.
 
     The reason after it always restates the evidence's missing must-haves ("...: none" or the
     names) after a fixed lead-in, so that the decision, written after the reasons
@@ -355,22 +355,21 @@ def _make_pair(
         expected_flags=flags,
         gold_status="verify" if flags else decision,
         missing_must_haves=result.required_missing + result.certifications_missing,
-        why=_field(cand, job, text),
+        why=field_reason(job.role.title, cand.stints[0].title),
     )
 
 
-def _field(cand: Candidate, job: Job, text: str) -> str:
-    """The first reason of every gold answer: whether the work is in the job's field and
-    current, in the hard set's words (training/hard_pairs.py). Stated for these pairs too, so
-    every rank row opens by comparing the resume's titles with the job's, rather than only the
-    hard rows (a third of them, ~36 in a CPU run) doing so while the rest open with the
-    must-haves: a model cannot tell from its input which of the two a row is. Generated careers
-    here are current (their last stint ends this year). The years are cited only where the
-    resume states the number (the validator's grounding check)."""
-    if cand.title != job.role.title:
-        return f"The work is as {cand.title}, a different field from {job.role.title}"
-    lead = f"{cand.years} years" if re.search(rf"\b{cand.years} years\b", text) else "Work"
-    return f"{lead} as {job.role.title}, current and in the field asked"
+def field_reason(asked: str, recent: str) -> str:
+    """The first reason of every gold answer, easy or hard: the job's field, then the title of
+    the most recent work, then whether the two are the same field. The two titles come before
+    the verdict so the verdict compares two strings already written (as the must-haves come
+    before the decision). Worded "N years as <title>, current and in the field asked", the
+    fine-tuned 0.5B filled in the resume's own title ("4 years as Teacher, current and in the
+    field asked" for a restaurant manager's job) and shortlisted every adjacent and stale
+    candidate. In every generated pair the recent work is in the job's field exactly when the
+    rule allows a shortlist (stale careers are in another field since; training/hard_pairs.py)."""
+    verdict = "the same field" if recent == asked else "a different field"
+    return f"{asked} asked; the recent work is as {recent}: {verdict}"
 
 
 def generate_pairs(n: int, seed: int) -> list[RankPair]:

@@ -241,9 +241,10 @@ def build_ats(rng: random.Random, rules: ValidatorRules) -> Built:
     """Up to 8 keywords, chosen required first, then listed in the order the posting's
     requirement sections name them: the order the served grammar enforces
     (validators/ats_keywords.py ``constraint``), so a model copies down the posting rather
-    than jumping about it. Listed required, nice-to-have, license, the fine-tuned 0.5B, free,
-    reached the license line ("- RN license required.") after the required skills, copied it
-    whole and went on copying the lines after it."""
+    than jumping about it. When the gold listed the required skills, the nice-to-haves, then
+    the license, the fine-tuned 0.5B (free) reached the license line ("- RN license
+    required.") after the required skills, copied it whole and went on copying the lines
+    after it."""
     job = make_job(rng)
     posting = posting_text(job)
     pool = [*job.required, *job.preferred, job.certification, job.role.area]
