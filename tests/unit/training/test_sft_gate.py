@@ -89,3 +89,21 @@ def test_a_different_config_cannot_resume_into_the_same_run(tmp_path, tiny_model
     other = cfg.model_copy(update={"seed": 4})
     with pytest.raises(ValueError, match="different training config"):
         run_sft(other, domains, rules)
+
+
+def test_train_all_runs_sft_in_a_child_that_gives_its_memory_back(tmp_path, tiny_model):
+    """``train all`` end to end on the tiny model, SFT in a spawned process (pipeline.in_child):
+    its checkpoints, its summary returned to this process, and the merge and evaluation after
+    it, as a real run does."""
+    import os
+
+    from hrstack.training import pipeline
+
+    cfg = tiny_config(tmp_path / "run", tiny_model, threshold=0.0)
+    results = pipeline.run_all(cfg)
+    assert results["sft"]["saved"] == [2, 4, 6] and checkpoints(cfg)
+    assert (cfg.paths.merged / "config.json").is_file()
+    assert set(results["finetuned"]["rates"]) == set(results["base"]["rates"])
+    assert pipeline.in_child(os.getpid) != os.getpid()
+    with pytest.raises(ZeroDivisionError):
+        pipeline.in_child(divmod, 1, 0)
