@@ -169,10 +169,6 @@ def _pair(
     )  # fmt: skip
 
 
-def _why(cand: Candidate, job: Job) -> str:
-    return field_reason(job.role.title, cand.stints[0].title)  # stints: newest first
-
-
 def make_hard(kind: Kind, rng: random.Random, ids: tuple[str, str, str]) -> list[RankPair]:
     """The pair(s) of one kind: one, or two for a near-duplicate (the strong resume, then its
     twin ``<id>-twin`` with the decisive fact changed). ``why``, the gold answer's first
@@ -182,20 +178,22 @@ def make_hard(kind: Kind, rng: random.Random, ids: tuple[str, str, str]) -> list
     job = _job(rng, min_years=4 if kind == "too_junior" else 1)
     if kind == "too_junior":
         cand = _junior(rng, job)
-        return [_pair(ids, job, _text(cand, rng), kind, "reject", _why(cand, job))]
+        return [_pair(ids, job, _text(cand, rng), kind, "reject", field_reason(cand, job))]
     if kind == "adjacent":
         cand = _adjacent(rng, job)
-        return [_pair(ids, job, _text(cand, rng), kind, "reject", _why(cand, job))]
+        return [_pair(ids, job, _text(cand, rng), kind, "reject", field_reason(cand, job))]
     if kind == "coursework":
         cand, line = _coursework(rng, job)
-        return [_pair(ids, job, _text(cand, rng, extra=line), kind, "reject", _why(cand, job))]
+        return [
+            _pair(ids, job, _text(cand, rng, extra=line), kind, "reject", field_reason(cand, job))
+        ]
     if kind == "stale":
         cand = _stale(rng, job)
-        return [_pair(ids, job, _text(cand, rng), kind, "reject", _why(cand, job))]
+        return [_pair(ids, job, _text(cand, rng), kind, "reject", field_reason(cand, job))]
     if kind == "synonyms":
         cand = _strong(rng, job)
         text = _synonyms(_text(cand, rng, json_share=0.5), rng)
-        return [_pair(ids, job, text, kind, "shortlist", _why(cand, job))]
+        return [_pair(ids, job, text, kind, "shortlist", field_reason(cand, job))]
     strong = _strong(rng, job)
     if rng.random() < 0.5:
         changed = _stale(rng, job, specialty_years=strong.years)
@@ -203,8 +201,8 @@ def make_hard(kind: Kind, rng: random.Random, ids: tuple[str, str, str]) -> list
         changed = _adjacent(rng, job, strong)
     twin = (f"{ids[0]}-twin", ids[1], f"{ids[2]}-twin")
     return [
-        _pair(ids, job, _text(strong, rng), kind, "shortlist", _why(strong, job)),
-        _pair(twin, job, _text(changed, rng), kind, "reject", _why(changed, job)),
+        _pair(ids, job, _text(strong, rng), kind, "shortlist", field_reason(strong, job)),
+        _pair(twin, job, _text(changed, rng), kind, "reject", field_reason(changed, job)),
     ]
 
 

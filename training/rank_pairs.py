@@ -355,11 +355,11 @@ def _make_pair(
         expected_flags=flags,
         gold_status="verify" if flags else decision,
         missing_must_haves=result.required_missing + result.certifications_missing,
-        why=field_reason(job.role.title, cand.stints[0].title),
+        why=field_reason(cand, job),
     )
 
 
-def field_reason(asked: str, recent: str) -> str:
+def field_reason(cand: Candidate, job: Job) -> str:
     """The first reason of every gold answer, easy or hard: the job's field, then the title of
     the most recent work, then whether the two are the same field. The two titles come before
     the verdict so the verdict compares two strings already written (as the must-haves come
@@ -368,6 +368,7 @@ def field_reason(asked: str, recent: str) -> str:
     field asked" for a restaurant manager's job) and shortlisted every adjacent and stale
     candidate. In every generated pair the recent work is in the job's field exactly when the
     rule allows a shortlist (stale careers are in another field since; training/hard_pairs.py)."""
+    asked, recent = job.role.title, cand.stints[0].title  # stints: newest first
     verdict = "the same field" if recent == asked else "a different field"
     return f"{asked} asked; the recent work is as {recent}: {verdict}"
 

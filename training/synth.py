@@ -16,6 +16,7 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from hrstack.tasks.domains import DomainTable
@@ -285,10 +286,10 @@ def build_example(
     hard_rank_share: float = HARD_RANK_SHARE,
 ) -> Example:
     rng = random.Random(f"{seed}-{domain}-{index}")
+    builder = BUILDERS[domain]
     if domain == "rank":
-        fields, answer, gold = build_rank(rng, rules, hard_rank_share)
-    else:
-        fields, answer, gold = BUILDERS[domain](rng, rules)
+        builder = partial(build_rank, hard_share=hard_rank_share)
+    fields, answer, gold = builder(rng, rules)
     prompt = [Message.model_validate(m) for m in build_messages(domains[domain], fields)[:2]]
     messages = [*prompt, Message(role="assistant", content=answer)]
     return Example(
