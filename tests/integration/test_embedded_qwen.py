@@ -30,7 +30,7 @@ from tests.integration.test_gateway import ENDPOINTS
 from tests.integration.test_kv_plan import parse_kv_line
 from tests.stack import VLLM_START_TIMEOUT_S, free_port, stop_process, tail, wait_http
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.heavy]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SEEDED = ("/v1/resume-guidance", "/v1/recruiting-strategy", "/v1/ats-keywords")
 
