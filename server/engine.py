@@ -152,9 +152,12 @@ class OpenAIHTTPEngine:
             raise ValueError("OpenAIHTTPEngine needs at least one upstream URL")
         self.hooks = hooks or EngineHooks()
         self._on_error = on_error or self.hooks.error
+        # A call answered within its own deadline proves the engine serves: slow probes
+        # inside that window are no strikes (server.upstreams).
         self.pool = UpstreamPool(
-            urls, on_health=self.hooks.health, slow_probes_to_down=slow_probes_to_down
-        )
+            urls, on_health=self.hooks.health, slow_probes_to_down=slow_probes_to_down,
+            alive_window_s=timeout_s,
+        )  # fmt: skip
         self._probe_timeout_s = probe_timeout_s
         self.urls = [u.url for u in self.pool.upstreams]
         self._retry_after = {"Retry-After": str(retry_after_s)}
@@ -263,7 +266,7 @@ class OpenAIHTTPEngine:
                 self.hooks.failover(failed_upstream.url, failed.kind)
                 continue
             self.hooks.call(upstream.url, "ok")
-            self.pool.mark(upstream, True)
+            self.pool.answered(upstream)
             return upstream, result
         raise UpstreamUnavailable("no upstream is configured", headers=self._retry_after)
 
@@ -426,8 +429,9 @@ class OpenAIHTTPEngine:
         try:
             response = await self._probe_client.get(f"{upstream.url}/health")
             ok, why = response.status_code == 200, f"/health answered {response.status_code}"
-        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
-            # Connected but slow: a busy engine, not a dead one (see server.upstreams).
+        except httpx.TimeoutException as exc:
+            # Slow, to accept or to answer: a busy engine, not a dead one (see
+            # server.upstreams). A refused connection is a ConnectError, and marks it down.
             self.pool.slow_probe(
                 upstream, f"/health took over {self._probe_timeout_s:g}s ({type(exc).__name__})"
             )

@@ -7,7 +7,12 @@ is also how a recovered upstream comes back. A probe that is refused or answered
 the upstream down at once; one that is merely slow counts a strike, and only several slow probes
 in a row mark it down: on a small CPU host a busy engine answers /health late while it serves
 fine, and with one upstream a single late probe would otherwise refuse every request (503)
-until the next probe. Routing prefers healthy upstreams with the fewest
+until the next probe. A slow probe is no strike at all while the upstream has answered a call
+within ``alive_window_s`` (the gateway sets its per-call deadline): an answer is better evidence
+of life than a late /health, and a saturated 2-core engine answered /health late for long enough
+to be marked down while it was serving every request (CI, stop 29: a 503 in the audit load
+test). An engine that hangs stops answering, so its window runs out and the strikes count again.
+Routing prefers healthy upstreams with the fewest
 requests in flight from this gateway; down ones are tried only when no healthy one is left, so
 a wrongly marked upstream still serves rather than the request failing.
 """
@@ -16,6 +21,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -29,6 +36,7 @@ class Upstream:
     in_flight: int = 0
     last_error: str = ""
     slow_probes: int = 0  # consecutive /health probes that timed out
+    answered_at: float = -math.inf  # when a call to it last succeeded (the pool's clock)
 
 
 class UpstreamPool:
@@ -38,6 +46,8 @@ class UpstreamPool:
         on_health: Callable[[str, bool], None] | None = None,
         *,
         slow_probes_to_down: int = 3,
+        alive_window_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.upstreams = [Upstream(url) for url in urls]
         if not self.upstreams:
@@ -45,6 +55,8 @@ class UpstreamPool:
         if slow_probes_to_down < 1:
             raise ValueError(f"slow_probes_to_down must be at least 1, got {slow_probes_to_down}")
         self.slow_probes_to_down = slow_probes_to_down
+        self.alive_window_s = alive_window_s
+        self._clock = clock
         self._turn = itertools.count()
         self._on_health = on_health or (lambda url, healthy: None)
         for upstream in self.upstreams:
@@ -72,8 +84,17 @@ class UpstreamPool:
             else:
                 log.warning("upstream %s is marked down: %s", upstream.url, why)
 
+    def answered(self, upstream: Upstream) -> None:
+        """A call to ``upstream`` succeeded: it is up, and it is serving now."""
+        upstream.answered_at = self._clock()
+        self.mark(upstream, True)
+
     def slow_probe(self, upstream: Upstream, why: str) -> None:
-        """A /health probe timed out: a strike; down after ``slow_probes_to_down`` in a row."""
+        """A /health probe timed out: a strike, unless a call was answered within the alive
+        window; down after ``slow_probes_to_down`` strikes in a row."""
+        if self._clock() - upstream.answered_at < self.alive_window_s:
+            log.debug("upstream %s: %s, but it answered a call recently", upstream.url, why)
+            return
         upstream.slow_probes += 1
         upstream.last_error = why
         if upstream.slow_probes >= self.slow_probes_to_down:

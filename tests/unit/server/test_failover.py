@@ -199,6 +199,49 @@ def test_a_slow_probe_is_a_strike_and_only_strikes_in_a_row_mark_down():
     assert "3 probes in a row" in engine.pool.upstreams[0].last_error
 
 
+def test_slow_probes_are_no_strikes_while_the_upstream_answers_calls():
+    """A saturated 2-core engine answers /health late for minutes while it serves every call;
+    CI saw such an engine marked down and requests refused with 503. An answered call within the
+    alive window outweighs late probes; once calls stop being answered the strikes count."""
+    now = [1000.0]
+    pool = UpstreamPool(["http://u1"], slow_probes_to_down=2, alive_window_s=60,
+                        clock=lambda: now[0])  # fmt: skip
+    (u1,) = pool.upstreams
+    pool.answered(u1)
+    for _ in range(5):
+        now[0] += 10
+        pool.slow_probe(u1, "/health did not answer in time")
+    assert u1.healthy and u1.slow_probes == 0, "answered 50 s ago: late probes are no strikes"
+    now[0] += 11  # 61 s since the last answer: the engine may be hung
+    pool.slow_probe(u1, "/health did not answer in time")
+    assert u1.healthy and u1.slow_probes == 1
+    pool.slow_probe(u1, "/health did not answer in time")
+    assert not u1.healthy, "out of the window, strikes in a row mark it down"
+    pool.answered(u1)
+    assert u1.healthy and u1.slow_probes == 0, "an answer brings it back at once"
+
+
+def test_an_answered_call_opens_the_alive_window_for_the_engine_client():
+    """The engine client's window is its per-call deadline, and a probe that cannot even connect
+    in time is a strike like a late answer (a refused one still marks down at once)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/health":
+            raise httpx.ConnectTimeout("busy host")
+        return httpx.Response(200, json=OK_BODY)
+
+    engine = OpenAIHTTPEngine(
+        ["http://u1"], timeout_s=30, connect_timeout_s=1, retry_after_s=3,
+        transport=httpx.MockTransport(handler), slow_probes_to_down=1,
+    )  # fmt: skip
+    assert engine.pool.alive_window_s == 30
+    asyncio.run(engine.chat({"messages": []}))
+    assert asyncio.run(engine.ready()) is True, "a call was just answered: the late probe waits"
+    engine.pool.upstreams[0].answered_at -= 31
+    assert asyncio.run(engine.ready()) is False, "no answer for longer than a call may take"
+    assert "ConnectTimeout" in engine.pool.upstreams[0].last_error
+
+
 def test_a_refused_probe_marks_down_at_once_whatever_the_strikes():
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused")
