@@ -16,7 +16,12 @@ none:
 * grounded: every number, and every word with a capital letter, must occur in the inputs as a
   whole word (case-insensitive). This is a heuristic for "names a real skill, employer or
   figure": the first word of each sentence is skipped (it is capitalised by grammar), as are the
-  configured ``grounding_stopwords`` ("I", "Candidate", ...) and a possessive "'s".
+  configured ``grounding_stopwords`` ("I", "Candidate", ...) and a possessive "'s". The
+  evidence block the gateway read from the two texts (``context["evidence"]``) counts here, and
+  only here: a figure it computed ("Years: 2.6 of 5 required") is one the model was given, and
+  the base Qwen2.5-0.5B citing "2.6 years" was the one first rank answer of 48 that failed (issue
+  11's benchmark). Copying and specificity are still judged against the two texts alone, so the
+  block's template words ("falls short", "missing") never make a reason specific.
 
 * distinct: no reason repeats another (case, spacing and edge punctuation aside);
 * specific: every reason shares at least one word of 4+ letters, outside the configured
@@ -76,6 +81,7 @@ CONTENT_CHECKS = CHECKS[6:10]
 KEYS = frozenset({"decision", "score", "reasons"})
 DECISIONS = ("shortlist", "reject")
 CONTEXT_KEYS = ("job_description", "candidate")
+EVIDENCE_KEY = "evidence"  # what the gateway read from both texts: a grounding source only
 
 # A term inside a whitespace-separated word: letters/digits joined by ' ’ . ("Node.js", "O'Neil"),
 # keeping a trailing + or # ("C++", "C#"); other punctuation separates terms ("Python/Go").
@@ -101,7 +107,7 @@ def validate(
         _score_range(obj),
         _decision_matches_score(decision, score, rules.shortlist_min_score),
         _reasons_count(obj, rules),
-        *_reason_content_checks(reasons, rules, _haystack(context)),
+        *_reason_content_checks(reasons, rules, _haystack(context), _evidence(context)),
         _reasons_distinct(reasons),
         _no_protected_attributes(reasons, rules.protected_terms),
     )
@@ -122,7 +128,7 @@ def requirements(rules: RankRules) -> list[str]:
         f"No reason of {rules.copied_min_chars}+ characters is copied verbatim from the job "
         "description or candidate text.",
         "Every number, and every capitalised word that does not start a sentence, appears in "
-        "the job description or candidate text.",
+        "the job description, the candidate text or the evidence block.",
         "Every reason shares at least one specific word (4+ letters, not generic like "
         "'candidate' or 'experience') with the job description or candidate text.",
         "No reason mentions a protected attribute (" + ", ".join(rules.protected_terms) + ").",
@@ -219,8 +225,11 @@ def _reasons_count(obj: Mapping[str, Any], rules: RankRules) -> Check:
     )
 
 
-def _reason_content_checks(reasons: Any, rules: RankRules, haystack: str | None) -> list[Check]:
-    """``reasons_valid``, ``_not_copied``, ``_grounded`` and ``_specific``, in that order."""
+def _reason_content_checks(
+    reasons: Any, rules: RankRules, haystack: str | None, evidence: str = ""
+) -> list[Check]:
+    """``reasons_valid``, ``_not_copied``, ``_grounded`` and ``_specific``, in that order;
+    ``evidence`` (already folded) grounds terms, nothing else."""
     if not isinstance(reasons, list):
         why = "'reasons' is not a list"
         return [skipped(name, why) for name in CONTENT_CHECKS]
@@ -240,7 +249,7 @@ def _reason_content_checks(reasons: Any, rules: RankRules, haystack: str | None)
     else:
         context_checks = [
             _not_copied(texts, haystack, rules.copied_min_chars),
-            _grounded(texts, haystack, rules.grounding_stopwords),
+            _grounded(texts, f"{haystack}\x00{evidence}", rules.grounding_stopwords),
             _specific(texts, haystack, rules.generic_words),
         ]
     return [_reasons_valid(reasons, rules.max_reason_chars), *context_checks]
@@ -277,6 +286,12 @@ def _haystack(context: Mapping[str, str] | None) -> str | None:
     parts = [context.get(key) for key in CONTEXT_KEYS]
     texts = [collapse_spaces(part.casefold()) for part in parts if isinstance(part, str)]
     return "\x00".join(texts) if texts else None
+
+
+def _evidence(context: Mapping[str, str] | None) -> str:
+    """The evidence block, folded like the haystack; empty when there is none."""
+    text = (context or {}).get(EVIDENCE_KEY)
+    return collapse_spaces(text.casefold()) if isinstance(text, str) else ""
 
 
 def _not_copied(reasons: list[str], haystack: str, min_chars: int) -> Check:

@@ -140,6 +140,25 @@ def test_ungrounded_detail_names_the_terms(rules: ValidatorRules) -> None:
     assert "9" in detail and "Google" in detail
 
 
+def test_a_figure_from_the_evidence_block_is_grounded_and_nothing_more(
+    rules: ValidatorRules,
+) -> None:
+    """The gateway computes the relevant years ("2.6") and hands them to the model in the
+    evidence block: citing them is grounded. The block's template words ("falls short") still
+    make no reason specific: that is judged against the two texts alone."""
+    evidence = (
+        "Must-have met: Python, Kubernetes; missing: PostgreSQL. Years: 2.6 of 5 required "
+        "(falls short). Flags: none."
+    )
+    with_evidence = {**CONTEXT, "evidence": evidence}
+    cited = ["Has 2.6 years of Python, short of the 5 required", "Led a Kubernetes migration"]
+    assert validate(verdict(reasons=cited), rules.rank, with_evidence).ok
+    assert validate(verdict(reasons=cited), rules.rank, CONTEXT).failed == ["reasons_grounded"]
+    template = ["Falls short on the years", REASONS[1]]
+    result = validate(verdict(reasons=template), rules.rank, with_evidence)
+    assert result.failed == ["reasons_specific"], result.to_dict()
+
+
 @pytest.mark.parametrize("context", [None, {}, {"other": "text"}], ids=["none", "empty", "other"])
 def test_without_context_grounding_and_copy_pass(
     context: dict[str, str] | None, rules: ValidatorRules
