@@ -61,6 +61,7 @@ def build_dataset(tokenizer: Any, domain: DomainConfig, pairs: list[RankPair]) -
             "prompt": render_prompt(tokenizer, build_messages(domain, fields)),
             "job_description": fields["job_description"] or "",
             "candidate": fields["candidate"] or "",
+            "evidence": fields["evidence"] or "",
             "gold_decision": pair.decision,
             "gold_score": float(pair.score),
             "pair_id": pair.pair_id,

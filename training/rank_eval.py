@@ -186,8 +186,9 @@ def _answer(pair: RankPair, text: str, valid: bool, rewards: RankRewardModel,
             weights: dict[str, float], **served: Any) -> Answer:  # fmt: skip
     fields = prompt_fields(pair)  # what the model was shown, as the validator compares it
     parts = rewards.components(
-        text, fields["job_description"] or "", fields["candidate"] or "", pair.decision, pair.score
-    )
+        text, fields["job_description"] or "", fields["candidate"] or "", pair.decision,
+        pair.score, fields["evidence"] or "",
+    )  # fmt: skip
     parsed = _verdict(text, rewards.rules)
     return Answer(
         pair.pair_id, pair.kind, pair.decision, float(pair.score),

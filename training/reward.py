@@ -1,8 +1,8 @@
 """GRPO rewards for rank: six rule-based components built on the production rank validator.
 
 Every component is a pure function of one answer and its pair, in [0, 1], and reads
-``validators.validate("rank", ...)`` with the pair's job description and candidate as context,
-so RL optimises exactly what the gateway enforces (no LLM judge):
+``validators.validate("rank", ...)`` with the pair's job description, candidate and evidence
+block as context, so RL optimises exactly what the gateway enforces (no LLM judge):
 
 * ``format_valid``: share of the schema checks that pass (JSON object, exact keys, decision
   value, score range, decision agrees with score, reasons count, reasons well-formed);
@@ -96,9 +96,11 @@ def reward_components(
     rules: ValidatorRules,
     *,
     length_target_chars: int = DEFAULT_LENGTH_TARGET,
+    evidence: str = "",
 ) -> dict[str, float]:
-    """All six components of one answer (see the module docstring for each rule)."""
-    context = {"job_description": job_description, "candidate": candidate}
+    """All six components of one answer (see the module docstring for each rule).
+    ``evidence`` is the block the model was shown: a figure it holds is grounded, as served."""
+    context = {"job_description": job_description, "candidate": candidate, "evidence": evidence}
     result = validate("rank", completion_text, rules, context)
     ok = {check.name: check.ok for check in result.checks}
     parsed = result.parsed
@@ -145,18 +147,19 @@ class RankRewardModel:
             )
         self.rules = rules
         self.length_target_chars = length_target_chars
-        self._cache: dict[tuple[str, str, str, str, float], dict[str, float]] = {}
+        self._cache: dict[tuple[str, str, str, str, float, str], dict[str, float]] = {}
 
     def components(
-        self, text: str, job_description: str, candidate: str, decision: str, score: float
-    ) -> dict[str, float]:
-        key = (text, job_description, candidate, decision, float(score))
+        self, text: str, job_description: str, candidate: str, decision: str, score: float,
+        evidence: str = "",
+    ) -> dict[str, float]:  # fmt: skip
+        key = (text, job_description, candidate, decision, float(score), evidence)
         if key not in self._cache:
             if len(self._cache) > 4096:
                 self._cache.clear()  # one GRPO batch is a few dozen answers; never grows large
             self._cache[key] = reward_components(
                 text, job_description, candidate, decision, score, self.rules,
-                length_target_chars=self.length_target_chars,
+                length_target_chars=self.length_target_chars, evidence=evidence,
             )  # fmt: skip
         return self._cache[key]
 
@@ -172,9 +175,10 @@ def completion_text(completion: Any) -> str:
 class RewardComponent:
     """One component as a TRL reward function ``(completions, **columns) -> list[float]``.
 
-    The dataset columns ``job_description``, ``candidate``, ``gold_decision`` and
-    ``gold_score`` arrive as keyword lists, one entry per completion. ``__name__`` is the
-    component name, which TRL uses for its ``rewards/<name>/mean`` metric.
+    The dataset columns ``job_description``, ``candidate``, ``gold_decision``,
+    ``gold_score`` and (optional) ``evidence`` arrive as keyword lists, one entry per
+    completion. ``__name__`` is the component name, which TRL uses for its
+    ``rewards/<name>/mean`` metric.
     """
 
     def __init__(self, name: str, model: RankRewardModel) -> None:
@@ -190,12 +194,15 @@ class RewardComponent:
         candidate: list[str],
         gold_decision: list[str],
         gold_score: list[float],
+        evidence: list[str] | None = None,
         **_: Any,
     ) -> list[float]:
-        rows = zip(completions, job_description, candidate, gold_decision, gold_score, strict=True)
+        blocks = evidence if evidence is not None else [""] * len(completions)
+        rows = zip(completions, job_description, candidate, gold_decision, gold_score, blocks,
+                   strict=True)  # fmt: skip
         return [
-            self.model.components(completion_text(c), jd, cand, decision, score)[self.__name__]
-            for c, jd, cand, decision, score in rows
+            self.model.components(completion_text(c), jd, cand, decision, score, ev)[self.__name__]
+            for c, jd, cand, decision, score, ev in rows
         ]
 
 

@@ -103,3 +103,17 @@ def test_default_weights_and_bad_settings_are_refused(rules):
         RewardSettings(decision_match=0.5)
     with pytest.raises(ValueError, match="length_target_chars"):
         RankRewardModel(rules, length_target_chars=rank_answer_max_chars(rules.rank))
+
+
+def test_a_figure_from_the_evidence_column_is_grounded_as_served(rules):
+    """GRPO's dataset carries the evidence block the prompt showed; the gateway counts it as a
+    grounding source, so the reward does too (and without it the figure is a hallucination)."""
+    reasons = ["Has 3.5 years of SQL, more than the 3 asked", GOOD[0]]
+    evidence = "Must-have met: SQL, Tableau, Excel. Years: 3.5 of 3 required (meets)."
+    funcs = trl_reward_funcs(RankRewardModel(rules))
+    grounding = funcs[list(COMPONENTS).index("no_hallucination")]
+    columns = {"job_description": [JD], "candidate": [CAND], "gold_decision": ["shortlist"],
+               "gold_score": [0.8]}  # fmt: skip
+    text = answer(reasons=reasons)
+    assert grounding([text], **columns, evidence=[evidence]) == [1.0]
+    assert grounding([text], **columns) == [0.5]
