@@ -9,9 +9,9 @@ in a row mark it down: on a small CPU host a busy engine answers /health late wh
 fine, and with one upstream a single late probe would otherwise refuse every request (503)
 until the next probe. A slow probe is no strike at all while the upstream has answered a call
 within ``alive_window_s`` (the gateway sets its per-call deadline): an answer is better evidence
-of life than a late /health, and a saturated 2-core engine answered /health late for long enough
-to be marked down while it was serving every request (CI, stop 29: a 503 in the audit load
-test). An engine that hangs stops answering, so its window runs out and the strikes count again.
+of life than a late /health (CI, stop 29: one 503 among 208 responses of the audit load test on a
+saturated 2-core runner, its cause not recorded; a /health lagging for long is the likely one).
+An engine that hangs stops answering, so its window runs out and the strikes count again.
 Routing prefers healthy upstreams with the fewest
 requests in flight from this gateway; down ones are tried only when no healthy one is left, so
 a wrongly marked upstream still serves rather than the request failing.
