@@ -159,6 +159,7 @@ class OpenAIHTTPEngine:
             alive_window_s=timeout_s,
         )  # fmt: skip
         self._probe_timeout_s = probe_timeout_s
+        self._connect_timeout_s = connect_timeout_s
         self.urls = [u.url for u in self.pool.upstreams]
         self._retry_after = {"Retry-After": str(retry_after_s)}
         timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
@@ -432,9 +433,9 @@ class OpenAIHTTPEngine:
         except httpx.TimeoutException as exc:
             # Slow, to accept or to answer: a busy engine, not a dead one (see
             # server.upstreams). A refused connection is a ConnectError, and marks it down.
-            self.pool.slow_probe(
-                upstream, f"/health took over {self._probe_timeout_s:g}s ({type(exc).__name__})"
-            )
+            connect = isinstance(exc, httpx.ConnectTimeout)
+            limit = self._connect_timeout_s if connect else self._probe_timeout_s
+            self.pool.slow_probe(upstream, f"/health took over {limit:g}s ({type(exc).__name__})")
             return
         except httpx.HTTPError as exc:
             ok, why = False, f"/health failed: {type(exc).__name__}"

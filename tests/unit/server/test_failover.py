@@ -239,7 +239,7 @@ def test_an_answered_call_opens_the_alive_window_for_the_engine_client():
     assert asyncio.run(engine.ready()) is True, "a call was just answered: the late probe waits"
     engine.pool.upstreams[0].answered_at -= 31
     assert asyncio.run(engine.ready()) is False, "no answer for longer than a call may take"
-    assert "ConnectTimeout" in engine.pool.upstreams[0].last_error
+    assert "took over 1s (ConnectTimeout)" in engine.pool.upstreams[0].last_error
 
 
 def test_a_refused_probe_marks_down_at_once_whatever_the_strikes():
