@@ -107,7 +107,9 @@ def validate(
         _score_range(obj),
         _decision_matches_score(decision, score, rules.shortlist_min_score),
         _reasons_count(obj, rules),
-        *_reason_content_checks(reasons, rules, _haystack(context), _evidence(context)),
+        *_reason_content_checks(
+            reasons, rules, _haystack(context), _haystack(context, (EVIDENCE_KEY,))
+        ),
         _reasons_distinct(reasons),
         _no_protected_attributes(reasons, rules.protected_terms),
     )
@@ -226,10 +228,10 @@ def _reasons_count(obj: Mapping[str, Any], rules: RankRules) -> Check:
 
 
 def _reason_content_checks(
-    reasons: Any, rules: RankRules, haystack: str | None, evidence: str = ""
+    reasons: Any, rules: RankRules, haystack: str | None, evidence: str | None = None
 ) -> list[Check]:
     """``reasons_valid``, ``_not_copied``, ``_grounded`` and ``_specific``, in that order;
-    ``evidence`` (already folded) grounds terms, nothing else."""
+    ``evidence`` (folded like ``haystack``) grounds terms, nothing else."""
     if not isinstance(reasons, list):
         why = "'reasons' is not a list"
         return [skipped(name, why) for name in CONTENT_CHECKS]
@@ -249,7 +251,7 @@ def _reason_content_checks(
     else:
         context_checks = [
             _not_copied(texts, haystack, rules.copied_min_chars),
-            _grounded(texts, f"{haystack}\x00{evidence}", rules.grounding_stopwords),
+            _grounded(texts, f"{haystack}\x00{evidence or ''}", rules.grounding_stopwords),
             _specific(texts, haystack, rules.generic_words),
         ]
     return [_reasons_valid(reasons, rules.max_reason_chars), *context_checks]
@@ -279,19 +281,15 @@ def _reasons_valid(reasons: list[Any], max_chars: int) -> Check:
     return Check("reasons_valid", True, "non-empty strings within the length limit")
 
 
-def _haystack(context: Mapping[str, str] | None) -> str | None:
-    """The inputs, case-folded with whitespace collapsed; NUL keeps the two apart."""
+def _haystack(
+    context: Mapping[str, str] | None, keys: tuple[str, ...] = CONTEXT_KEYS
+) -> str | None:
+    """The inputs under ``keys``, case-folded with whitespace collapsed; NUL keeps them apart."""
     if not context:
         return None
-    parts = [context.get(key) for key in CONTEXT_KEYS]
+    parts = [context.get(key) for key in keys]
     texts = [collapse_spaces(part.casefold()) for part in parts if isinstance(part, str)]
     return "\x00".join(texts) if texts else None
-
-
-def _evidence(context: Mapping[str, str] | None) -> str:
-    """The evidence block, folded like the haystack; empty when there is none."""
-    text = (context or {}).get(EVIDENCE_KEY)
-    return collapse_spaces(text.casefold()) if isinstance(text, str) else ""
 
 
 def _not_copied(reasons: list[str], haystack: str, min_chars: int) -> Check:

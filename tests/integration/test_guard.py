@@ -138,12 +138,10 @@ def test_a_client_that_hangs_up_stops_the_generation_in_vllm(vllm_server, gatewa
     cancelled = _sample(gateway.url, "hrstack_cancelled_total", cause="client_disconnect")
     asyncio.run(hang_up_mid_answer())
     deadline = time.monotonic() + 30  # an abort lands after the engine step it arrived in
-    while time.monotonic() < deadline:
-        log = vllm_server.log_path.read_text(errors="replace")
-        if log.count(f"Request chatcmpl-{rid} aborted") >= calls:
-            break
+    aborted = f"Request chatcmpl-{rid} aborted"
+    while _log_count(vllm_server.log_path, aborted) < calls and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert log.count(f"Request chatcmpl-{rid} aborted") == calls, "vLLM was not told to stop"
+    assert _log_count(vllm_server.log_path, aborted) == calls, "vLLM was not told to stop"
     settled = vllm("vllm:generation_tokens_total")
     time.sleep(2)
     assert vllm("vllm:generation_tokens_total") == settled, "vLLM is still generating for nobody"
